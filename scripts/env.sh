@@ -1,0 +1,28 @@
+# Shared settings for the project's scripts (sourced, not run).
+# Cargo's target folder lives outside the clone so repeated runs (and CI) stay fast.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/oss-direct/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+VENV="${OSS_DIRECT_VENV:-$HOME/.cache/oss-direct/venv}"
+export VENV
+
+log() { printf '\n== %s\n' "$*"; }
+
+# Runs apt-get install for the packages that are missing (root or sudo), else says what to install.
+apt_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; else
+      echo "missing Debian packages: ${missing[*]} (run: sudo apt-get install ${missing[*]})" >&2
+      return 1
+    fi
+  fi
+  log "installing ${missing[*]}"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
