@@ -1,0 +1,1 @@
+//! oss-local (being built).

@@ -1,0 +1,1 @@
+//! app-token-server (being built).
