@@ -1,0 +1,401 @@
+//! Resumable upload: multipart with a checkpoint, concurrent parts, pause (cancel keeping the
+//! checkpoint), abort, and a whole-object CRC-64 check before anything is called complete.
+
+use crate::checkpoint::{Checkpoint, CheckpointStore, FileStamp, Loaded};
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
+use crate::multipart::{part_count, part_size_for, UploadedPart};
+use crate::object::{check_crc, content_type_for, validate_key, PutOptions, UploadOutput};
+use crate::progress::{ProgressFn, Tracker};
+use bytes::{Bytes, BytesMut};
+use futures_util::{stream, StreamExt, TryStreamExt};
+use md5::{Digest, Md5};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+pub use tokio_util::sync::CancellationToken;
+
+/// Default part size: 1 MiB. On a poor mobile network a lost part costs at most this much to
+/// send again, and 10,000 parts still cover files up to ~9.7 GiB before the size is raised.
+pub const DEFAULT_PART_SIZE: u64 = 1024 * 1024;
+/// Default number of parts in flight.
+pub const DEFAULT_CONCURRENCY: usize = 5;
+/// In [`UploadMode::Auto`], files at least this large use a resumable upload.
+pub const AUTO_RESUMABLE_THRESHOLD: u64 = 4 * 1024 * 1024;
+
+/// Simple (one PutObject) or resumable (checkpointed multipart) upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadMode {
+    /// Resumable from [`AUTO_RESUMABLE_THRESHOLD`] bytes up, simple below.
+    #[default]
+    Auto,
+    /// One PutObject.
+    Simple,
+    /// Checkpointed multipart upload.
+    Resumable,
+}
+
+impl std::str::FromStr for UploadMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "simple" => Ok(Self::Simple),
+            "resumable" => Ok(Self::Resumable),
+            o => Err(format!(
+                "unknown upload mode {o:?} (auto, simple or resumable)"
+            )),
+        }
+    }
+}
+
+/// Options of [`Client::upload_file`] and [`Client::resumable_upload`].
+#[derive(Clone)]
+pub struct UploadOptions {
+    /// Simple, resumable, or chosen by size.
+    pub mode: UploadMode,
+    /// Requested part size (raised to at least 100 KB and to fit 10,000 parts).
+    pub part_size: u64,
+    /// Parts in flight at once (also capped by the client's `max_in_flight`).
+    pub concurrency: usize,
+    /// Where checkpoints live; `None` means [`CheckpointStore::default_dir`].
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Content-Type; guessed from the file name when `None`.
+    pub content_type: Option<String>,
+    /// Progress reports.
+    pub progress: Option<ProgressFn>,
+    /// Cancelling pauses the upload: the checkpoint stays, so it can be resumed.
+    pub cancel: CancellationToken,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        Self {
+            mode: UploadMode::Auto,
+            part_size: DEFAULT_PART_SIZE,
+            concurrency: DEFAULT_CONCURRENCY,
+            checkpoint_dir: None,
+            content_type: None,
+            progress: None,
+            cancel: CancellationToken::new(),
+        }
+    }
+}
+
+impl UploadOptions {
+    fn store(&self) -> Result<CheckpointStore> {
+        self.checkpoint_dir
+            .clone()
+            .or_else(CheckpointStore::default_dir)
+            .map(CheckpointStore::new)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Checkpoint,
+                    "Checkpoint",
+                    "no folder for checkpoints: set a checkpoint directory",
+                )
+            })
+    }
+}
+
+/// What a resumable upload reports besides the upload itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumableOutput {
+    /// The upload.
+    pub upload: UploadOutput,
+    /// Why an earlier checkpoint was not used, when there was one.
+    pub restarted: Option<String>,
+}
+
+fn cancelled(op: &'static str) -> Error {
+    Error::new(
+        ErrorKind::Cancelled,
+        op,
+        "paused: the checkpoint is kept, run the upload again to resume",
+    )
+}
+
+async fn read_part(path: &Path, offset: u64, len: u64) -> Result<Bytes> {
+    let fail = |e| Error::io("UploadPart", &format!("cannot read {}", path.display()), e);
+    let mut f = tokio::fs::File::open(path).await.map_err(fail)?;
+    f.seek(std::io::SeekFrom::Start(offset))
+        .await
+        .map_err(fail)?;
+    let mut buf = BytesMut::zeroed(len as usize);
+    f.read_exact(&mut buf).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Error::new(
+                ErrorKind::FileChanged,
+                "UploadPart",
+                format!("{} got shorter during the upload", path.display()),
+            )
+        } else {
+            fail(e)
+        }
+    })?;
+    Ok(buf.freeze())
+}
+
+fn etag_is_md5_of(etag: &str, data: &[u8]) -> bool {
+    let want = etag.trim_matches('"');
+    want.eq_ignore_ascii_case(&hex::encode(Md5::digest(data)))
+}
+
+impl Client {
+    /// Uploads a file as `options.mode` says: one PutObject, or a resumable upload.
+    pub async fn upload_file(
+        &self,
+        key: &str,
+        path: &Path,
+        options: UploadOptions,
+    ) -> Result<ResumableOutput> {
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| Error::io("Upload", &format!("cannot read {}", path.display()), e))?
+            .len();
+        let resumable = match options.mode {
+            UploadMode::Simple => false,
+            UploadMode::Resumable => true,
+            UploadMode::Auto => size >= AUTO_RESUMABLE_THRESHOLD,
+        };
+        if resumable {
+            return self.resumable_upload(key, path, options).await;
+        }
+        let put = PutOptions {
+            content_type: options.content_type.clone(),
+            progress: options.progress.clone(),
+        };
+        let cancel = options.cancel.clone();
+        tokio::select! {
+            _ = cancel.cancelled() => Err(Error::new(ErrorKind::Cancelled, "PutObject", "cancelled")),
+            r = self.put_object_from_file(key, path, put) => r.map(|upload| ResumableOutput { upload, restarted: None }),
+        }
+    }
+
+    /// Uploads a file in parts, saving a checkpoint so that a later call (in this process or
+    /// another) uploads only the parts OSS does not have. Parts already in OSS are checked
+    /// against the file (size and MD5 ETag) before they are trusted, and the whole object's
+    /// CRC-64 must match before the upload is reported complete.
+    pub async fn resumable_upload(
+        &self,
+        key: &str,
+        path: &Path,
+        options: UploadOptions,
+    ) -> Result<ResumableOutput> {
+        const OP: &str = "ResumableUpload";
+        validate_key(OP, key)?;
+        let path = std::path::absolute(path)
+            .map_err(|e| Error::io(OP, &format!("cannot resolve {}", path.display()), e))?;
+        let stamp = FileStamp::of(&path)
+            .map_err(|e| Error::io(OP, &format!("cannot read {}", path.display()), e))?;
+        let part_size = part_size_for(stamp.size, options.part_size);
+        let parts_total = part_count(stamp.size, part_size);
+        let store = options.store()?;
+        let bucket = self.bucket().to_string();
+        let content_type = options
+            .content_type
+            .clone()
+            .unwrap_or_else(|| content_type_for(&path));
+
+        // 1. What do we already have?
+        let mut restarted = None;
+        let mut existing: Option<(Checkpoint, Vec<crate::xml::ListedPart>)> = None;
+        match store.load(&bucket, key, &path) {
+            Loaded::Missing => {}
+            Loaded::Corrupt(why) => {
+                tracing::warn!(key, %why, "ignoring a corrupt checkpoint");
+                restarted = Some(format!(
+                    "the checkpoint was corrupt and was replaced ({why})"
+                ));
+            }
+            Loaded::Found(cp) => {
+                if let Some(why) = cp.mismatch(stamp, part_size) {
+                    // The old upload cannot be used: abort it so it does not linger in OSS.
+                    let _ = self.abort_multipart_upload(key, &cp.upload_id).await;
+                    restarted = Some(why);
+                } else {
+                    match self.list_parts(key, &cp.upload_id).await {
+                        Ok(parts) => existing = Some((cp, parts)),
+                        Err(e) if e.code() == Some("NoSuchUpload") => {
+                            restarted = Some("the earlier upload no longer exists in OSS".into());
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        if restarted.is_some() {
+            store.remove(&bucket, key, &path)?;
+        }
+
+        // 2. A new upload, checkpointed before any part is sent.
+        let (upload_id, listed) = match existing {
+            Some((cp, listed)) => (cp.upload_id, listed),
+            None => {
+                let id = self
+                    .initiate_multipart_upload(key, Some(&content_type))
+                    .await?;
+                let cp = Checkpoint::new(&bucket, key, &path, stamp, part_size, &id, &content_type);
+                if let Err(e) = store.save(&cp) {
+                    let _ = self.abort_multipart_upload(key, &id).await;
+                    return Err(e);
+                }
+                (id, Vec::new())
+            }
+        };
+
+        let tracker = Tracker::new(stamp.size, parts_total, options.progress.clone());
+        let part_len = |n: u32| -> u64 {
+            let start = (n as u64 - 1) * part_size;
+            (stamp.size - start).min(part_size)
+        };
+
+        // 3. Trust only listed parts that match the file byte for byte.
+        let listed: HashMap<u32, crate::xml::ListedPart> =
+            listed.into_iter().map(|p| (p.part_number, p)).collect();
+        let mut done: Vec<UploadedPart> = Vec::new();
+        let mut missing: Vec<u32> = Vec::new();
+        for n in 1..=parts_total {
+            match listed.get(&n) {
+                Some(p) if p.size == part_len(n) => {
+                    let data = read_part(&path, (n as u64 - 1) * part_size, p.size).await?;
+                    if etag_is_md5_of(&p.etag, &data) {
+                        done.push(UploadedPart {
+                            part_number: n,
+                            etag: p.etag.clone(),
+                            size: p.size,
+                            crc64: crate::crc64::checksum(&data),
+                        });
+                        continue;
+                    }
+                    missing.push(n);
+                }
+                _ => missing.push(n),
+            }
+        }
+        let resumed_parts = done.len() as u32;
+        tracker.add_done(done.iter().map(|p| p.size).sum(), resumed_parts);
+
+        // 4. Send what is missing, `concurrency` at a time.
+        let concurrency = options.concurrency.max(1);
+        let upload = stream::iter(missing.iter().copied())
+            .map(|n| {
+                let tracker = tracker.clone();
+                let path = &path;
+                let upload_id = &upload_id;
+                async move {
+                    let offset = (n as u64 - 1) * part_size;
+                    let data = read_part(path, offset, part_len(n)).await?;
+                    let part = self
+                        .upload_part_tracked(key, upload_id, n, data, Some(tracker.clone()))
+                        .await?;
+                    tracker.part_done();
+                    Ok::<_, Error>(part)
+                }
+            })
+            .buffer_unordered(concurrency)
+            .try_collect::<Vec<_>>();
+        let sent = tokio::select! {
+            _ = options.cancel.cancelled() => return Err(cancelled("UploadPart")),
+            r = upload => r?,
+        };
+        let uploaded_parts = sent.len() as u32;
+        done.extend(sent);
+        done.sort_by_key(|p| p.part_number);
+
+        // 5. The file must still be the one the parts were read from.
+        let now = FileStamp::of(&path)
+            .map_err(|e| Error::io(OP, &format!("cannot read {}", path.display()), e))?;
+        if now != stamp {
+            return Err(Error::new(
+                ErrorKind::FileChanged,
+                OP,
+                format!(
+                    "{} changed during the upload; upload it again to start over",
+                    path.display()
+                ),
+            ));
+        }
+        if options.cancel.is_cancelled() {
+            return Err(cancelled("CompleteMultipartUpload"));
+        }
+
+        // 6. Complete, and believe it only if the CRC-64 of the parts matches OSS's.
+        let local = done
+            .iter()
+            .fold(0u64, |acc, p| crate::crc64::combine(acc, p.crc64, p.size));
+        let out = self
+            .complete_multipart_upload(key, &upload_id, &done)
+            .await?;
+        let crc64 = check_crc("CompleteMultipartUpload", local, out.crc64)?;
+        store.remove(&bucket, key, &path)?;
+        Ok(ResumableOutput {
+            upload: UploadOutput {
+                key: key.to_string(),
+                etag: out.etag,
+                crc64,
+                bytes: stamp.size,
+                request_id: out.request_id,
+                resumed_parts,
+                uploaded_parts,
+            },
+            restarted,
+        })
+    }
+
+    /// Abandons a resumable upload: aborts it in OSS and removes its checkpoint.
+    pub async fn abort_resumable_upload(
+        &self,
+        key: &str,
+        path: &Path,
+        checkpoint_dir: Option<PathBuf>,
+    ) -> Result<()> {
+        const OP: &str = "AbortResumableUpload";
+        let path = std::path::absolute(path)
+            .map_err(|e| Error::io(OP, &format!("cannot resolve {}", path.display()), e))?;
+        let options = UploadOptions {
+            checkpoint_dir,
+            ..Default::default()
+        };
+        let store = options.store()?;
+        if let Loaded::Found(cp) = store.load(self.bucket(), key, &path) {
+            match self.abort_multipart_upload(key, &cp.upload_id).await {
+                Ok(()) => {}
+                Err(e) if e.code() == Some("NoSuchUpload") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        store.remove(self.bucket(), key, &path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_compare_as_md5() {
+        assert!(etag_is_md5_of(
+            "\"5EB63BBBE01EEED093CB22BB8F5ACDC3\"",
+            b"hello world"
+        ));
+        assert!(etag_is_md5_of(
+            "5eb63bbbe01eeed093cb22bb8f5acdc3",
+            b"hello world"
+        ));
+        assert!(!etag_is_md5_of(
+            "\"5EB63BBBE01EEED093CB22BB8F5ACDC3\"",
+            b"hello worle"
+        ));
+    }
+
+    #[test]
+    fn modes_parse() {
+        assert_eq!(
+            "Resumable".parse::<UploadMode>().unwrap(),
+            UploadMode::Resumable
+        );
+        assert!("fast".parse::<UploadMode>().is_err());
+    }
+}
