@@ -1,1 +1,128 @@
-//! app-token-server (being built).
+//! The app token server: hands apps short-lived STS credentials scoped by a policy template.
+//!
+//! A drop-in for Alibaba's `app-token-server.jar`: read `config.json`, fill a policy template
+//! (`$BUCKET_NAME`, `$OBJECT_PREFIX`), call STS `AssumeRole`, answer the token JSON. Beyond the
+//! sample it authenticates callers (JWT, one prefix per user), rate-limits them, caches tokens per
+//! (user, scope), and never logs a secret. See `server/README.md`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = app_token_server::Config::load("config.json")?;
+//! let router = app_token_server::app(app_token_server::AppState::new(config));
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:7080").await?;
+//! axum::serve(
+//!     listener,
+//!     router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+//! )
+//! .await?;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod cache;
+mod config;
+mod error;
+mod policy;
+mod ratelimit;
+mod request_log;
+mod routes;
+mod sts;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use time::OffsetDateTime;
+
+pub use auth::{check_subject, JwtVerifier, MAX_SUBJECT_LEN};
+pub use cache::{CacheKey, CacheOutcome, TokenCache, REFRESH_MARGIN};
+pub use config::{
+    user_prefix, Config, ConfigError, RateLimitConfig, ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET,
+    ENV_JWT_HS256_SECRET, MAX_TOKEN_EXPIRE_SECONDS, MIN_TOKEN_EXPIRE_SECONDS,
+};
+pub use error::AppError;
+pub use policy::{validate_policy, PolicyTemplate, Scope, STS_POLICY_MAX_LEN};
+pub use ratelimit::ClientRateLimit;
+pub use request_log::REQUEST_ID_HEADER;
+pub use sts::{
+    sts_timestamp, AccessKey, AssumeRoleRequest, StsClient, StsCredentials, StsError,
+    DEFAULT_STS_ENDPOINT,
+};
+
+/// The time source the token cache judges expiry by (replaceable in tests).
+pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+/// Everything a request needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    sts: StsClient,
+    cache: TokenCache,
+    rate_limit: Option<ClientRateLimit>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State for a loaded configuration, with the system clock.
+    pub fn new(config: Config) -> Self {
+        Self::with_clock(config, Arc::new(OffsetDateTime::now_utc))
+    }
+
+    /// State with a given clock for the token cache.
+    pub fn with_clock(config: Config, clock: Clock) -> Self {
+        let sts = StsClient::new(
+            config.sts_endpoint.clone(),
+            config.access_key.clone(),
+            config.sts_timeout,
+        );
+        let cache = TokenCache::new(config.token_cache);
+        let rate_limit = config.rate_limit.map(ClientRateLimit::new);
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                sts,
+                cache,
+                rate_limit,
+                clock,
+            }),
+        }
+    }
+
+    /// The configuration being served.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    fn rate_limit(&self, client: &str) -> Result<(), AppError> {
+        match &self.inner.rate_limit {
+            Some(rl) => rl.check(client),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The router: `GET /` (token), `GET /healthz`, JSON 404/405 for the rest.
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so the rate limit can
+/// tell clients apart by address.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(routes::token))
+        .route("/healthz", get(routes::healthz))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn(request_log::log_requests))
+        .with_state(state)
+}

@@ -1,0 +1,601 @@
+//! `config.json`: the seed's keys, the optional extras, and the checks that stop a bad start-up.
+//!
+//! Keys (spelled as in Alibaba's sample `config.json`):
+//!
+//! | key | required | meaning |
+//! |---|---|---|
+//! | `AccessKeyID` | yes (or `ALIBABA_CLOUD_ACCESS_KEY_ID`) | the RAM user's AccessKey ID |
+//! | `AccessKeySecret` | yes (or `ALIBABA_CLOUD_ACCESS_KEY_SECRET`) | its secret |
+//! | `RoleArn` | yes | the role to assume, `acs:ram::<account>:role/<name>` |
+//! | `TokenExpireTime` | yes | token lifetime in seconds, string or number, 900..=43200 |
+//! | `PolicyFile` | yes | policy template served when no `?scope=` is given |
+//! | `StsEndpoint` | no | default `https://sts.aliyuncs.com` |
+//! | `StsTimeoutSeconds` | no | default 10 |
+//! | `RoleSessionName` | no | default `app-token-server` |
+//! | `Bucket`, `ObjectPrefix`, `Region`, `OssEndpoint` | no | fill `$BUCKET_NAME` / `$OBJECT_PREFIX` and the token's hints |
+//! | `Scopes` | no | scopes offered through `?scope=`: `["read","write","read-write"]` or `{"read": "file", ...}` |
+//! | `Auth` | no | `{"Jwt": {"Hs256Secret" or "Rs256PublicKeyFile", "Issuer", "Audience"}}` |
+//! | `RateLimit` | no | `{"RequestsPerMinute": 60, "Burst": 30}` per client, or `false` |
+//! | `TrustForwardedFor` | no | behind a reverse proxy: key the rate limit on `X-Forwarded-For` |
+//! | `TokenCache` | no | `true` (default) or `false` |
+//!
+//! Keys starting with `_` are ignored (comments); any other unknown key is an error, so a typo in
+//! an optional key does not silently fall back to a default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::auth::{JwtVerifier, MAX_SUBJECT_LEN};
+use crate::policy::{check_bucket_name, check_object_prefix, PolicyTemplate, Scope};
+use crate::sts::{AccessKey, DEFAULT_STS_ENDPOINT};
+
+/// Environment variable that overrides `AccessKeyID`.
+pub const ENV_ACCESS_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
+/// Environment variable that overrides `AccessKeySecret`.
+pub const ENV_ACCESS_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
+/// Environment variable that overrides `Auth.Jwt.Hs256Secret` (keeps it out of the file).
+pub const ENV_JWT_HS256_SECRET: &str = "APP_TOKEN_SERVER_JWT_HS256_SECRET";
+
+/// Shortest and longest `TokenExpireTime` STS accepts.
+pub const MIN_TOKEN_EXPIRE_SECONDS: u64 = 900;
+/// Upper bound of a role's `MaxSessionDuration`.
+pub const MAX_TOKEN_EXPIRE_SECONDS: u64 = 43_200;
+
+/// The prefix each authenticated user gets below `ObjectPrefix`.
+pub fn user_prefix(object_prefix: &str, sub: &str) -> String {
+    format!("{object_prefix}users/{sub}/")
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "AccessKeyID",
+    "AccessKeySecret",
+    "RoleArn",
+    "TokenExpireTime",
+    "PolicyFile",
+    "StsEndpoint",
+    "StsTimeoutSeconds",
+    "RoleSessionName",
+    "Bucket",
+    "ObjectPrefix",
+    "Region",
+    "OssEndpoint",
+    "Scopes",
+    "Auth",
+    "RateLimit",
+    "TrustForwardedFor",
+    "TokenCache",
+];
+
+/// A configuration problem: which file, which key, what is wrong. `Display` is one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {}{problem}", file.display(), key.as_deref().map(|k| format!("{k}: ")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The config file.
+    pub file: PathBuf,
+    /// The key at fault, if one is.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Per-client rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// Sustained requests per minute per client.
+    pub requests_per_minute: u32,
+    /// Requests a client may make at once before the sustained rate applies.
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            requests_per_minute: 60,
+            burst: 30,
+        }
+    }
+}
+
+/// A loaded and checked configuration. `Debug` hides the secrets.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// The RAM user's AccessKey (file or environment).
+    pub access_key: AccessKey,
+    /// The role to assume.
+    pub role_arn: String,
+    /// `DurationSeconds` of every `AssumeRole` call.
+    pub token_expire_seconds: u64,
+    /// The template served when no scope is asked for.
+    pub default_policy: PolicyTemplate,
+    /// Templates offered through `?scope=`.
+    pub scopes: BTreeMap<Scope, PolicyTemplate>,
+    /// STS endpoint.
+    pub sts_endpoint: Url,
+    /// How long to wait for STS.
+    pub sts_timeout: Duration,
+    /// `RoleSessionName` when the caller is anonymous.
+    pub role_session_name: String,
+    /// `$BUCKET_NAME`, and the `Bucket` hint.
+    pub bucket: Option<String>,
+    /// `$OBJECT_PREFIX` (anonymous callers) or the base of `users/<sub>/`.
+    pub object_prefix: String,
+    /// The `Region` hint, e.g. `cn-hangzhou`.
+    pub region: Option<String>,
+    /// The `Endpoint` hint, e.g. `https://oss-cn-hangzhou.aliyuncs.com`.
+    pub oss_endpoint: Option<String>,
+    /// Caller authentication; `None` serves anyone (demo only).
+    pub auth: Option<JwtVerifier>,
+    /// Per-client rate limit; `None` disables it.
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Reuse tokens per (user, scope) until shortly before they expire.
+    pub token_cache: bool,
+}
+
+struct Loader<'a> {
+    file: &'a Path,
+    obj: Map<String, Value>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Loader<'_> {
+    fn err(&self, key: &str, problem: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.to_path_buf(),
+            key: Some(key.to_string()),
+            problem: problem.into(),
+        }
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        (self.env)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn opt_string(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        match self.obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(other) => Err(self.err(key, format!("must be a string, got {other}"))),
+        }
+    }
+
+    fn required_string(&self, key: &str, env: Option<&str>) -> Result<String, ConfigError> {
+        if let Some(v) = env.and_then(|e| self.env(e)) {
+            return Ok(v.trim().to_string());
+        }
+        let hint = env.map(|e| format!(" (or set {e})")).unwrap_or_default();
+        match self.opt_string(key)? {
+            Some(s) if !s.is_empty() => Ok(s),
+            Some(_) => Err(self.err(key, format!("is empty{hint}"))),
+            None => Err(self.err(key, format!("missing{hint}"))),
+        }
+    }
+
+    fn opt_u64(&self, key: &str) -> Result<Option<u64>, ConfigError> {
+        match self.obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+                self.err(key, format!("must be a whole number of seconds, got {n}"))
+            }),
+            Some(Value::String(s)) => s.trim().parse::<u64>().map(Some).map_err(|_| {
+                self.err(key, format!("must be a whole number of seconds, got {s:?}"))
+            }),
+            Some(other) => Err(self.err(
+                key,
+                format!("must be a whole number of seconds, got {other}"),
+            )),
+        }
+    }
+
+    fn opt_bool(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        match self.obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.err(key, format!("must be true or false, got {other}"))),
+        }
+    }
+
+    /// A file named in the config: relative to the config's folder first, then the working
+    /// directory (the jar's habit).
+    fn resolve_file(&self, key: &str, name: &str) -> Result<PathBuf, ConfigError> {
+        let given = Path::new(name);
+        if given.is_absolute() {
+            return Ok(given.to_path_buf());
+        }
+        let base = self
+            .file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let beside = base.join(given);
+        if beside.exists() {
+            return Ok(beside);
+        }
+        if given.exists() {
+            return Ok(given.to_path_buf());
+        }
+        Err(self.err(
+            key,
+            format!(
+                "{} does not exist (looked beside the config file and in the working directory)",
+                beside.display()
+            ),
+        ))
+    }
+
+    fn load_template(&self, key: &str, name: &str) -> Result<PolicyTemplate, ConfigError> {
+        let path = self.resolve_file(key, name)?;
+        PolicyTemplate::load(&path).map_err(|e| self.err(key, e))
+    }
+}
+
+impl Config {
+    /// Reads and checks `path`, with `ALIBABA_CLOUD_ACCESS_KEY_ID` / `_SECRET` overriding the file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        Self::load_with_env(path, &|name| std::env::var(name).ok())
+    }
+
+    /// As [`Config::load`], with the environment given as a function (for tests).
+    pub fn load_with_env(
+        path: impl AsRef<Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file = path.as_ref();
+        let whole = |problem: String| ConfigError {
+            file: file.to_path_buf(),
+            key: None,
+            problem,
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| whole(format!("cannot read: {e}")))?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|e| whole(format!("not valid JSON: {e}")))?;
+        let Value::Object(obj) = value else {
+            return Err(whole("must be a JSON object of keys".into()));
+        };
+        let l = Loader { file, obj, env };
+        l.check_unknown_keys()?;
+
+        let access_key = AccessKey {
+            id: l.required_string("AccessKeyID", Some(ENV_ACCESS_KEY_ID))?,
+            secret: l.required_string("AccessKeySecret", Some(ENV_ACCESS_KEY_SECRET))?,
+        };
+        let role_arn = l.required_string("RoleArn", None)?;
+        if !role_arn.starts_with("acs:ram::") || !role_arn.contains(":role/") {
+            return Err(l.err(
+                "RoleArn",
+                format!("{role_arn:?} is not a role ARN (acs:ram::<account-id>:role/<role-name>)"),
+            ));
+        }
+        let token_expire_seconds = match l.opt_u64("TokenExpireTime")? {
+            None => return Err(l.err("TokenExpireTime", "missing (seconds, at least 900)")),
+            Some(s) if s < MIN_TOKEN_EXPIRE_SECONDS => {
+                return Err(l.err(
+                    "TokenExpireTime",
+                    format!("{s} is less than the {MIN_TOKEN_EXPIRE_SECONDS} seconds STS allows"),
+                ))
+            }
+            Some(s) if s > MAX_TOKEN_EXPIRE_SECONDS => {
+                return Err(l.err(
+                    "TokenExpireTime",
+                    format!("{s} is more than the {MAX_TOKEN_EXPIRE_SECONDS} seconds STS allows"),
+                ))
+            }
+            Some(s) => s,
+        };
+
+        let sts_endpoint = match l.opt_string("StsEndpoint")? {
+            None => Url::parse(DEFAULT_STS_ENDPOINT).expect("the default endpoint parses"),
+            Some(s) => parse_endpoint(&s).map_err(|e| l.err("StsEndpoint", e))?,
+        };
+        let sts_timeout = match l.opt_u64("StsTimeoutSeconds")? {
+            None => Duration::from_secs(10),
+            Some(0) => return Err(l.err("StsTimeoutSeconds", "must be at least 1")),
+            Some(s) => Duration::from_secs(s),
+        };
+        let role_session_name = l
+            .opt_string("RoleSessionName")?
+            .unwrap_or_else(|| "app-token-server".to_string());
+        check_role_session_name(&role_session_name).map_err(|e| l.err("RoleSessionName", e))?;
+
+        let bucket = l.opt_string("Bucket")?.filter(|b| !b.is_empty());
+        if let Some(b) = &bucket {
+            check_bucket_name(b).map_err(|e| l.err("Bucket", e))?;
+        }
+        let object_prefix = l.opt_string("ObjectPrefix")?.unwrap_or_default();
+        check_object_prefix(&object_prefix).map_err(|e| l.err("ObjectPrefix", e))?;
+        let region = l.opt_string("Region")?.filter(|s| !s.is_empty());
+        let oss_endpoint = l.opt_string("OssEndpoint")?.filter(|s| !s.is_empty());
+        if let Some(e) = &oss_endpoint {
+            parse_endpoint(e).map_err(|p| l.err("OssEndpoint", p))?;
+        }
+
+        let auth = l.load_auth()?;
+        let rate_limit = l.load_rate_limit()?;
+        let trust_forwarded_for = l.opt_bool("TrustForwardedFor")?.unwrap_or(false);
+        let token_cache = l.opt_bool("TokenCache")?.unwrap_or(true);
+
+        let policy_name = l.required_string("PolicyFile", None)?;
+        let default_policy = l.load_template("PolicyFile", &policy_name)?;
+        let scopes = l.load_scopes()?;
+
+        let config = Config {
+            file: file.to_path_buf(),
+            access_key,
+            role_arn,
+            token_expire_seconds,
+            default_policy,
+            scopes,
+            sts_endpoint,
+            sts_timeout,
+            role_session_name,
+            bucket,
+            object_prefix,
+            region,
+            oss_endpoint,
+            auth,
+            rate_limit,
+            trust_forwarded_for,
+            token_cache,
+        };
+        config.check_policies()?;
+        Ok(config)
+    }
+
+    /// Fills every template with the longest prefix a caller can get, so that a template that
+    /// is broken or too long for STS fails now rather than on each request.
+    fn check_policies(&self) -> Result<(), ConfigError> {
+        let prefix = if self.auth.is_some() {
+            user_prefix(&self.object_prefix, &"x".repeat(MAX_SUBJECT_LEN))
+        } else {
+            self.object_prefix.clone()
+        };
+        let bucket = self.bucket.as_deref().unwrap_or("");
+        let named = std::iter::once(("PolicyFile".to_string(), &self.default_policy)).chain(
+            self.scopes
+                .iter()
+                .map(|(s, t)| (format!("Scopes.{}", s.as_str()), t)),
+        );
+        for (key, template) in named {
+            if template.uses_bucket() && self.bucket.is_none() {
+                return Err(ConfigError {
+                    file: self.file.clone(),
+                    key: Some("Bucket".into()),
+                    problem: format!("missing, but {} uses $BUCKET_NAME", template.path.display()),
+                });
+            }
+            template
+                .fill(bucket, &prefix)
+                .map_err(|problem| ConfigError {
+                    file: self.file.clone(),
+                    key: Some(key),
+                    problem,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The scopes offered through `?scope=`, by name.
+    pub fn scope_names(&self) -> Vec<&'static str> {
+        self.scopes.keys().map(|s| s.as_str()).collect()
+    }
+}
+
+impl Loader<'_> {
+    fn check_unknown_keys(&self) -> Result<(), ConfigError> {
+        for key in self.obj.keys() {
+            if !key.starts_with('_') && !KNOWN_KEYS.contains(&key.as_str()) {
+                let suggestion = KNOWN_KEYS
+                    .iter()
+                    .find(|k| k.eq_ignore_ascii_case(key))
+                    .map(|k| format!(" (did you mean {k}?)"))
+                    .unwrap_or_default();
+                return Err(self.err(key, format!("unknown key{suggestion}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn load_scopes(&self) -> Result<BTreeMap<Scope, PolicyTemplate>, ConfigError> {
+        let mut out = BTreeMap::new();
+        let scope_of = |name: &str| {
+            Scope::parse(name).ok_or_else(|| {
+                self.err(
+                    "Scopes",
+                    format!("{name:?} is not one of read, write, read-write"),
+                )
+            })
+        };
+        match self.obj.get("Scopes") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(names)) => {
+                for n in names {
+                    let name = n
+                        .as_str()
+                        .ok_or_else(|| self.err("Scopes", format!("{n} is not a scope name")))?;
+                    let scope = scope_of(name)?;
+                    let key = format!("Scopes.{}", scope.as_str());
+                    out.insert(
+                        scope,
+                        self.load_template(&key, scope.default_policy_file())?,
+                    );
+                }
+            }
+            Some(Value::Object(map)) => {
+                for (name, file) in map {
+                    let scope = scope_of(name)?;
+                    let key = format!("Scopes.{}", scope.as_str());
+                    let file = file
+                        .as_str()
+                        .ok_or_else(|| self.err(&key, "must be the name of a policy file"))?;
+                    out.insert(scope, self.load_template(&key, file)?);
+                }
+            }
+            Some(other) => {
+                return Err(self.err(
+                    "Scopes",
+                    format!(
+                        "must be a list of scope names or an object of scope: file, got {other}"
+                    ),
+                ))
+            }
+        }
+        Ok(out)
+    }
+
+    fn load_auth(&self) -> Result<Option<JwtVerifier>, ConfigError> {
+        let auth = match self.obj.get("Auth") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(None),
+            Some(Value::Object(a)) => a,
+            Some(other) => {
+                return Err(self.err("Auth", format!("must be {{\"Jwt\": {{...}}}}, got {other}")))
+            }
+        };
+        for k in auth.keys() {
+            if k != "Jwt" && !k.starts_with('_') {
+                return Err(self.err(&format!("Auth.{k}"), "unknown key (expected Jwt)"));
+            }
+        }
+        let Some(jwt) = auth.get("Jwt") else {
+            return Err(self.err("Auth.Jwt", "missing"));
+        };
+        let jwt = jwt
+            .as_object()
+            .ok_or_else(|| self.err("Auth.Jwt", "must be an object"))?;
+        let known = ["Hs256Secret", "Rs256PublicKeyFile", "Issuer", "Audience"];
+        for k in jwt.keys() {
+            if !known.contains(&k.as_str()) && !k.starts_with('_') {
+                return Err(self.err(
+                    &format!("Auth.Jwt.{k}"),
+                    format!("unknown key (expected one of {})", known.join(", ")),
+                ));
+            }
+        }
+        let string = |k: &str| -> Result<Option<String>, ConfigError> {
+            match jwt.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
+                Some(_) => Err(self.err(&format!("Auth.Jwt.{k}"), "must be a non-empty string")),
+            }
+        };
+        let issuer = string("Issuer")?;
+        let audience = string("Audience")?;
+        let secret = self.env(ENV_JWT_HS256_SECRET).or(string("Hs256Secret")?);
+        let public_key = string("Rs256PublicKeyFile")?;
+        match (secret, public_key) {
+            (Some(_), Some(_)) => Err(self.err(
+                "Auth.Jwt",
+                "set Hs256Secret or Rs256PublicKeyFile, not both",
+            )),
+            (None, None) => Err(self.err(
+                "Auth.Jwt",
+                format!("needs Hs256Secret (or {ENV_JWT_HS256_SECRET}) or Rs256PublicKeyFile"),
+            )),
+            (Some(secret), None) => {
+                if secret.len() < 32 {
+                    return Err(self.err(
+                        "Auth.Jwt.Hs256Secret",
+                        format!("is {} bytes; use at least 32 random bytes", secret.len()),
+                    ));
+                }
+                Ok(Some(JwtVerifier::hs256(
+                    secret.as_bytes(),
+                    issuer.as_deref(),
+                    audience.as_deref(),
+                )))
+            }
+            (None, Some(file)) => {
+                let key = "Auth.Jwt.Rs256PublicKeyFile";
+                let path = self.resolve_file(key, &file)?;
+                let pem = std::fs::read(&path)
+                    .map_err(|e| self.err(key, format!("{}: cannot read: {e}", path.display())))?;
+                JwtVerifier::rs256_pem(&pem, issuer.as_deref(), audience.as_deref())
+                    .map(Some)
+                    .map_err(|e| self.err(key, format!("{}: {e}", path.display())))
+            }
+        }
+    }
+
+    fn load_rate_limit(&self) -> Result<Option<RateLimitConfig>, ConfigError> {
+        let map = match self.obj.get("RateLimit") {
+            None | Some(Value::Null) | Some(Value::Bool(true)) => {
+                return Ok(Some(RateLimitConfig::default()))
+            }
+            Some(Value::Bool(false)) => return Ok(None),
+            Some(Value::Object(m)) => m,
+            Some(other) => {
+                return Err(self.err(
+                    "RateLimit",
+                    format!(
+                        "must be {{\"RequestsPerMinute\": n, \"Burst\": n}} or false, got {other}"
+                    ),
+                ))
+            }
+        };
+        let mut rl = RateLimitConfig::default();
+        for (k, v) in map {
+            let slot = match k.as_str() {
+                "RequestsPerMinute" => &mut rl.requests_per_minute,
+                "Burst" => &mut rl.burst,
+                _ if k.starts_with('_') => continue,
+                _ => {
+                    return Err(self.err(
+                        &format!("RateLimit.{k}"),
+                        "unknown key (expected RequestsPerMinute, Burst)",
+                    ))
+                }
+            };
+            *slot = v
+                .as_u64()
+                .filter(|n| (1..=u32::MAX as u64).contains(n))
+                .ok_or_else(|| {
+                    self.err(
+                        &format!("RateLimit.{k}"),
+                        format!("must be a whole number of at least 1, got {v}"),
+                    )
+                })? as u32;
+        }
+        Ok(Some(rl))
+    }
+}
+
+/// An http(s) URL with a host and no query or fragment.
+fn parse_endpoint(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "{s:?} must start with https:// (or http:// for a local server)"
+        ));
+    }
+    if url.host_str().map_or(true, str::is_empty) {
+        return Err(format!("{s:?} has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{s:?} must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+/// STS's rule for `RoleSessionName`: 2-32 characters of `[A-Za-z0-9.@_-]`.
+pub fn check_role_session_name(name: &str) -> Result<(), String> {
+    let ok = (2..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'@' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} must be 2-32 characters of A-Z a-z 0-9 . @ _ -"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

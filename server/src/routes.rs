@@ -1,0 +1,201 @@
+//! The HTTP endpoints: `GET /` (the token), `GET /healthz`, and JSON answers for anything else.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::{header, HeaderValue, StatusCode};
+use serde::Serialize;
+
+use crate::auth::bearer_token;
+use crate::cache::CacheKey;
+use crate::config::{check_role_session_name, user_prefix};
+use crate::error::AppError;
+use crate::policy::Scope;
+use crate::sts::AssumeRoleRequest;
+use crate::AppState;
+
+/// The token answer, field for field as the reference server's plus the hints.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TokenBody<'a> {
+    status_code: u16,
+    access_key_id: &'a str,
+    access_key_secret: &'a str,
+    security_token: &'a str,
+    expiration: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bucket: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object_prefix: Option<&'a str>,
+}
+
+/// `GET /`: checks the caller, fills the policy, and answers STS credentials (cached per user and
+/// scope).
+pub(crate) async fn token(
+    State(state): State<AppState>,
+    parts: Parts,
+) -> Result<Response, AppError> {
+    let config = &state.inner.config;
+    let span = tracing::Span::current();
+    let client = client_address(&parts, config.trust_forwarded_for);
+
+    // Who is asking. A failed login is throttled by address before it is answered.
+    let user = match &config.auth {
+        None => None,
+        Some(verifier) => {
+            let verified = match bearer_token(&parts.headers)? {
+                None => Err(AppError::missing_token()),
+                Some(token) => verifier.verify(token),
+            };
+            match verified {
+                Ok(sub) => Some(sub),
+                Err(e) => {
+                    state.rate_limit(&format!("ip:{client}"))?;
+                    return Err(e);
+                }
+            }
+        }
+    };
+    match &user {
+        Some(sub) => {
+            span.record("user", sub.as_str());
+            state.rate_limit(&format!("user:{sub}"))?;
+        }
+        None => state.rate_limit(&format!("ip:{client}"))?,
+    }
+
+    // What for.
+    let scope = match query_param(parts.uri.query(), "scope") {
+        None => None,
+        Some(s) if s.is_empty() => None,
+        Some(s) => Some(Scope::parse(&s).ok_or_else(|| AppError::invalid_scope(&s))?),
+    };
+    span.record("scope", scope.map_or("default", Scope::as_str));
+    let template = match scope {
+        None => &config.default_policy,
+        Some(s) => config
+            .scopes
+            .get(&s)
+            .ok_or_else(|| AppError::scope_not_allowed(s.as_str(), &config.scope_names()))?,
+    };
+
+    let prefix = match &user {
+        Some(sub) => user_prefix(&config.object_prefix, sub),
+        None => config.object_prefix.clone(),
+    };
+    let policy = template
+        .fill(config.bucket.as_deref().unwrap_or(""), &prefix)
+        .map_err(|e| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "InvalidPolicy", e))?;
+    // The user shows up in ActionTrail when the subject fits STS's session-name rules.
+    let session_name = match &user {
+        Some(sub) if check_role_session_name(sub).is_ok() => sub.as_str(),
+        _ => config.role_session_name.as_str(),
+    };
+    let request = AssumeRoleRequest {
+        role_arn: &config.role_arn,
+        role_session_name: session_name,
+        duration_seconds: config.token_expire_seconds,
+        policy: &policy,
+    };
+
+    let key = CacheKey {
+        user: user.clone(),
+        scope,
+    };
+    let clock = &state.inner.clock;
+    let result = state
+        .inner
+        .cache
+        .get_or_fetch(key, || clock(), || state.inner.sts.assume_role(&request))
+        .await;
+    let (creds, outcome) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            tracing::warn!(error = %e, retryable = e.is_retryable(), "AssumeRole failed");
+            return Err(e.into());
+        }
+    };
+    span.record("cache", outcome.as_str());
+    tracing::info!(
+        access_key_id = %creds.access_key_id,
+        expiration = %creds.expiration,
+        "token issued"
+    );
+
+    let body = TokenBody {
+        status_code: 200,
+        access_key_id: &creds.access_key_id,
+        access_key_secret: &creds.access_key_secret,
+        security_token: &creds.security_token,
+        expiration: &creds.expiration,
+        bucket: config.bucket.as_deref(),
+        region: config.region.as_deref(),
+        endpoint: config.oss_endpoint.as_deref(),
+        object_prefix: Some(prefix.as_str()).filter(|p| !p.is_empty()),
+    };
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `GET /healthz`: the process is up and serving.
+pub(crate) async fn healthz() -> Response {
+    Json(serde_json::json!({"Status": "ok"})).into_response()
+}
+
+/// Any other path.
+pub(crate) async fn not_found(parts: Parts) -> AppError {
+    AppError::not_found(parts.uri.path())
+}
+
+/// A known path with the wrong method.
+pub(crate) async fn method_not_allowed(parts: Parts) -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!(
+            "{} is not served at {}; use GET",
+            parts.method,
+            parts.uri.path()
+        ),
+    )
+}
+
+/// The caller's address: the socket peer, or the last `X-Forwarded-For` entry (the one the
+/// trusted proxy added) when `trust_forwarded_for` is set.
+fn client_address(parts: &Parts, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|s| s.parse::<std::net::IpAddr>().is_ok());
+        if let Some(ip) = forwarded {
+            return ip.to_string();
+        }
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The decoded value of one query parameter.
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
