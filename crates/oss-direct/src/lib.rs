@@ -38,6 +38,7 @@ pub mod object;
 pub mod process;
 pub mod progress;
 pub mod resumable;
+pub mod settings;
 pub mod sign;
 pub mod xml;
 
@@ -51,4 +52,5 @@ pub use error::{Error, ErrorKind, OssError, Result};
 pub use object::{GetOptions, ObjectMeta, PutOptions, UploadOutput};
 pub use progress::{Progress, ProgressFn};
 pub use resumable::{CancellationToken, ResumableOutput, UploadMode, UploadOptions};
+pub use settings::{Connection, Settings};
 pub use sign::SignatureVersion;

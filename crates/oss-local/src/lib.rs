@@ -1,1 +1,210 @@
-//! oss-local (being built).
+//! oss-local: an offline Alibaba Cloud OSS + STS stand-in that verifies signatures, tokens and
+//! policies, stores objects on disk, does IMG resize/watermark, and can inject faults.
+//!
+//! It exists so that the token server, the CLI and the app can run and be tested on one machine
+//! without an Alibaba Cloud account. It is never the production path.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), oss_local::Error> {
+//! let running = oss_local::start(oss_local::Options::demo("/tmp/oss-local".into())).await?;
+//! println!("OSS at {}, STS at {}", running.oss_endpoint(), running.sts_endpoint());
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod admin;
+mod auth;
+mod body;
+mod config;
+mod faults;
+mod img;
+mod list;
+mod multipart;
+mod object;
+mod oss;
+pub mod policy;
+mod server;
+mod storage;
+mod sts;
+mod token;
+mod xml;
+
+pub use config::{
+    BucketConfig, Options, Role, User, DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET,
+    DEMO_ACCOUNT_ID, DEMO_BUCKET, DEMO_ROLE_ARN,
+};
+pub use faults::{FaultSpec, Faults};
+
+use server::{Api, State};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+/// Why the stand-in could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The data folder could not be prepared.
+    #[error("data dir {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The options are inconsistent (a bad policy, bucket name, ...).
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// A running stand-in. Dropping it stops the servers too; [`Running::shutdown`] also waits.
+pub struct Running {
+    /// The bound OSS address.
+    pub oss_addr: SocketAddr,
+    /// The bound STS address.
+    pub sts_addr: SocketAddr,
+    region: String,
+    faults: Arc<Faults>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// `http://IP:PORT` of the OSS API.
+    pub fn oss_endpoint(&self) -> String {
+        format!("http://{}", self.oss_addr)
+    }
+
+    /// `http://IP:PORT` of the STS API.
+    pub fn sts_endpoint(&self) -> String {
+        format!("http://{}", self.sts_addr)
+    }
+
+    /// The region V4 signatures must name.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The fault switchboard.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Stops both servers, dropping open connections, and waits until they are gone.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in std::mem::take(&mut self.tasks) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+fn valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// Starts the OSS and STS servers described by `opts`.
+pub async fn start(opts: Options) -> Result<Running, Error> {
+    let data_err = |source| Error::DataDir {
+        path: opts.data_dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&opts.data_dir).map_err(data_err)?;
+    let storage = storage::Storage::open(&opts.data_dir).map_err(data_err)?;
+    for b in &opts.buckets {
+        if !valid_bucket_name(&b.name) {
+            return Err(Error::Config(format!("invalid bucket name {:?}", b.name)));
+        }
+        storage.ensure_bucket(&b.name).map_err(data_err)?;
+    }
+    let mut users = Vec::new();
+    for u in &opts.users {
+        let p = policy::Policy::from_value(&u.policy)
+            .map_err(|e| Error::Config(format!("policy of user {}: {e}", u.name)))?;
+        users.push((u.clone(), Arc::new(p)));
+    }
+    let mut roles = Vec::new();
+    for r in &opts.roles {
+        let p = policy::Policy::from_value(&r.policy)
+            .map_err(|e| Error::Config(format!("policy of role {}: {e}", r.arn)))?;
+        if !(900..=43200).contains(&r.max_session_duration) {
+            return Err(Error::Config(format!(
+                "max_session_duration of role {} must be 900..=43200",
+                r.arn
+            )));
+        }
+        roles.push((r.clone(), Arc::new(p)));
+    }
+    let tokens = token::TokenKey::load_or_create(&opts.data_dir).map_err(data_err)?;
+    let faults = Arc::new(Faults::default());
+    if let Some(s) = opts.token_lifetime_secs {
+        faults.set_token_lifetime(Some(std::time::Duration::from_secs(s)));
+    }
+
+    let bind = |addr: SocketAddr| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })
+    };
+    let oss_listener = bind(opts.oss_listen).await?;
+    let sts_listener = bind(opts.sts_listen).await?;
+    let oss_addr = oss_listener.local_addr().map_err(|source| Error::Bind {
+        addr: opts.oss_listen,
+        source,
+    })?;
+    let sts_addr = sts_listener.local_addr().map_err(|source| Error::Bind {
+        addr: opts.sts_listen,
+        source,
+    })?;
+
+    let region = opts.region.clone();
+    let state = Arc::new(State {
+        opts,
+        users,
+        roles,
+        storage,
+        tokens,
+        faults: faults.clone(),
+        nonces: Mutex::new(HashMap::new()),
+        upload_locks: Mutex::new(HashMap::new()),
+    });
+    let (stop, stop_rx) = watch::channel(false);
+    let tasks = vec![
+        tokio::spawn(server::serve(
+            oss_listener,
+            state.clone(),
+            Api::Oss,
+            stop_rx.clone(),
+        )),
+        tokio::spawn(server::serve(sts_listener, state, Api::Sts, stop_rx)),
+    ];
+    Ok(Running {
+        oss_addr,
+        sts_addr,
+        region,
+        faults,
+        stop,
+        tasks,
+    })
+}

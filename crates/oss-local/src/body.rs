@@ -1,0 +1,88 @@
+//! Reading a request body chunk by chunk, with the "cut the connection after K bytes" fault.
+
+use crate::xml::OssError;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// A request body being read; counts bytes and can drop the connection at a set point.
+pub(crate) struct RequestBody {
+    inner: Option<Incoming>,
+    read: u64,
+    cut_after: Option<u64>,
+    cut: Arc<Notify>,
+}
+
+impl RequestBody {
+    pub fn new(inner: Incoming, cut: Arc<Notify>) -> Self {
+        Self {
+            inner: Some(inner),
+            read: 0,
+            cut_after: None,
+            cut,
+        }
+    }
+
+    /// Drops the connection once `bytes` bytes of this body have been read.
+    pub fn cut_after(&mut self, bytes: u64) {
+        self.cut_after = Some(bytes);
+    }
+
+    /// Drops the connection now (the response is never sent).
+    pub async fn cut_now(&self) -> ! {
+        self.cut.notify_one();
+        std::future::pending::<()>().await;
+        unreachable!("the connection task is dropped")
+    }
+
+    /// The next chunk, or `None` at the end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, OssError> {
+        loop {
+            let Some(inner) = self.inner.as_mut() else {
+                return Ok(None);
+            };
+            match inner.frame().await {
+                None => {
+                    self.inner = None;
+                    return Ok(None);
+                }
+                Some(Err(e)) => {
+                    return Err(OssError::new(
+                        400,
+                        "IncompleteBody",
+                        format!("You did not provide the number of bytes specified by the Content-Length HTTP header: {e}"),
+                    ))
+                }
+                Some(Ok(frame)) => {
+                    let Ok(data) = frame.into_data() else { continue };
+                    if let Some(limit) = self.cut_after {
+                        if self.read + data.len() as u64 >= limit {
+                            tracing::info!("fault: cutting the connection after {limit} body bytes");
+                            self.cut_now().await;
+                        }
+                    }
+                    self.read += data.len() as u64;
+                    return Ok(Some(data));
+                }
+            }
+        }
+    }
+
+    /// Reads the whole body into memory (for small XML/form bodies), refusing more than `max`.
+    pub async fn collect(&mut self, max: usize) -> Result<Vec<u8>, OssError> {
+        let mut out = Vec::new();
+        while let Some(c) = self.chunk().await? {
+            if out.len() + c.len() > max {
+                return Err(OssError::new(
+                    400,
+                    "EntityTooLarge",
+                    "Your proposed upload exceeds the maximum allowed object size.",
+                ));
+            }
+            out.extend_from_slice(&c);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,384 @@
+//! Multipart upload: Initiate, UploadPart, ListParts, Complete, Abort.
+//!
+//! An upload is a folder `buckets/<bucket>/uploads/<UPLOAD_ID>/` holding `upload.json` and, per
+//! part, `part-<n>.json` (the commit point) and its data file. Parts are written to temporary
+//! files and renamed, so concurrent UploadPart calls never see each other's half-written data.
+
+use crate::auth::iso8601;
+use crate::body::RequestBody;
+use crate::list::{encode_name, xml_response};
+use crate::object::{check_length, check_md5, header, user_meta};
+use crate::oss::Target;
+use crate::server::{Resp, State};
+use crate::storage::{guess_content_type, now_secs, random_hex, read_json, write_atomic, ObjectMeta};
+use crate::xml::{parse_complete, OssError, XmlWriter};
+use axum::body::Body;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Smallest size of every part but the last (100 KB).
+pub const MIN_PART_SIZE: u64 = 100 * 1024;
+/// Largest part (5 GiB).
+const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Upload {
+    key: String,
+    initiated: i64,
+    content_type: String,
+    user_meta: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Part {
+    number: u32,
+    etag: String,
+    size: u64,
+    crc64: u64,
+    md5: String,
+    last_modified: i64,
+    data_file: String,
+}
+
+fn upload_dir(state: &State, bucket: &str, upload_id: &str) -> PathBuf {
+    state.storage.bucket_dir(bucket).join("uploads").join(upload_id)
+}
+
+/// Finds the upload, refusing ids that are not ours (so no id can name another path).
+fn load_upload(
+    state: &State,
+    target: &Target,
+    bucket: &str,
+    key: &str,
+) -> Result<(String, PathBuf, Upload), OssError> {
+    let id = target.param("uploadId").unwrap_or("").to_string();
+    let well_formed = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !well_formed {
+        return Err(OssError::no_such_upload(&id));
+    }
+    let dir = upload_dir(state, bucket, &id);
+    match read_json::<Upload>(&dir.join("upload.json"))? {
+        Some(u) if u.key == key => Ok((id, dir, u)),
+        _ => Err(OssError::no_such_upload(&id)),
+    }
+}
+
+fn read_parts(dir: &std::path::Path) -> Result<Vec<Part>, OssError> {
+    let mut parts = Vec::new();
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("part-") && name.ends_with(".json") {
+            if let Some(p) = read_json::<Part>(&e.path())? {
+                parts.push(p);
+            }
+        }
+    }
+    parts.sort_by_key(|p| p.number);
+    Ok(parts)
+}
+
+pub(crate) fn initiate(
+    state: &State,
+    parts: &http::request::Parts,
+    target: &Target,
+    bucket: &str,
+    key: &str,
+) -> Result<Resp, OssError> {
+    let id = random_hex(16).to_ascii_uppercase();
+    let dir = upload_dir(state, bucket, &id);
+    std::fs::create_dir_all(&dir)?;
+    let upload = Upload {
+        key: key.to_string(),
+        initiated: now_secs(),
+        content_type: header(&parts.headers, "content-type")
+            .map(str::to_string)
+            .unwrap_or_else(|| guess_content_type(key).to_string()),
+        user_meta: user_meta(&parts.headers),
+    };
+    let json = serde_json::to_vec(&upload).map_err(OssError::internal)?;
+    write_atomic(&state.storage.tmp_dir(), &dir.join("upload.json"), &json)?;
+    let url = target.param("encoding-type") == Some("url");
+    let mut w = XmlWriter::new("InitiateMultipartUploadResult");
+    w.elem("Bucket", bucket);
+    w.elem("Key", &encode_name(key, url));
+    w.elem("UploadId", &id);
+    if url {
+        w.elem("EncodingType", "url");
+    }
+    Ok(xml_response(w.finish()))
+}
+
+pub(crate) async fn upload_part(
+    state: &State,
+    parts: &http::request::Parts,
+    target: &Target,
+    bucket: &str,
+    key: &str,
+    body: &mut RequestBody,
+) -> Result<Resp, OssError> {
+    let number: u32 = target
+        .param("partNumber")
+        .and_then(|v| v.parse().ok())
+        .filter(|n| (1..=10000).contains(n))
+        .ok_or_else(|| {
+            OssError::invalid_argument("Part number must be an integer between 1 and 10000, inclusive.")
+        })?;
+    check_length(&parts.headers, MAX_PART_SIZE)?;
+    let (id, dir, _) = load_upload(state, target, bucket, key)?;
+    let written = state.storage.write_temp(body).await?;
+    check_md5(&parts.headers, &written.md5)?;
+    let part = Part {
+        number,
+        etag: hex::encode_upper(written.md5),
+        size: written.size,
+        crc64: written.crc64,
+        md5: STANDARD.encode(written.md5),
+        last_modified: now_secs(),
+        data_file: format!("part-{number}.{}.data", random_hex(8)),
+    };
+    let lock = state.upload_lock(&id);
+    let _guard = lock.lock().await;
+    if !dir.join("upload.json").exists() {
+        return Err(OssError::no_such_upload(&id));
+    }
+    written
+        .temp
+        .persist(dir.join(&part.data_file))
+        .map_err(|_| OssError::no_such_upload(&id))?;
+    let meta_path = dir.join(format!("part-{number}.json"));
+    let previous: Option<Part> = read_json(&meta_path)?;
+    let json = serde_json::to_vec(&part).map_err(OssError::internal)?;
+    write_atomic(&state.storage.tmp_dir(), &meta_path, &json)?;
+    if let Some(p) = previous {
+        let _ = std::fs::remove_file(dir.join(p.data_file));
+    }
+    Ok(http::Response::builder()
+        .status(200)
+        .header("etag", format!("\"{}\"", part.etag))
+        .header("x-oss-hash-crc64ecma", part.crc64.to_string())
+        .header("content-md5", part.md5)
+        .header("content-length", "0")
+        .body(Body::empty())
+        .expect("valid response"))
+}
+
+pub(crate) fn list_parts(
+    state: &State,
+    target: &Target,
+    bucket: &str,
+    key: &str,
+) -> Result<Resp, OssError> {
+    let (id, dir, _) = load_upload(state, target, bucket, key)?;
+    let max_parts: usize = match target.param("max-parts") {
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| OssError::invalid_argument("max-parts must be between 1 and 1000."))?,
+        None => 1000,
+    };
+    let marker: u32 = match target.param("part-number-marker") {
+        Some(v) => v
+            .parse()
+            .map_err(|_| OssError::invalid_argument("part-number-marker must be an integer."))?,
+        None => 0,
+    };
+    let all: Vec<Part> = read_parts(&dir)?
+        .into_iter()
+        .filter(|p| p.number > marker)
+        .collect();
+    let truncated = all.len() > max_parts;
+    let page = &all[..all.len().min(max_parts)];
+    let url = target.param("encoding-type") == Some("url");
+    let mut w = XmlWriter::new("ListPartsResult");
+    w.elem("Bucket", bucket);
+    if url {
+        w.elem("EncodingType", "url");
+    }
+    w.elem("Key", &encode_name(key, url));
+    w.elem("UploadId", &id);
+    w.elem("PartNumberMarker", &marker.to_string());
+    w.elem(
+        "NextPartNumberMarker",
+        &page.last().map_or(marker, |p| p.number).to_string(),
+    );
+    w.elem("MaxParts", &max_parts.to_string());
+    w.elem("IsTruncated", if truncated { "true" } else { "false" });
+    for p in page {
+        w.open("Part");
+        w.elem("PartNumber", &p.number.to_string());
+        w.elem(
+            "LastModified",
+            &iso8601(
+                time::OffsetDateTime::from_unix_timestamp(p.last_modified)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            ),
+        );
+        w.elem("ETag", &format!("\"{}\"", p.etag));
+        w.elem("HashCrc64ecma", &p.crc64.to_string());
+        w.elem("Size", &p.size.to_string());
+        w.close();
+    }
+    Ok(xml_response(w.finish()))
+}
+
+pub(crate) async fn complete(
+    state: &State,
+    parts: &http::request::Parts,
+    target: &Target,
+    bucket: &str,
+    key: &str,
+    body: &mut RequestBody,
+) -> Result<Resp, OssError> {
+    let (id, dir, upload) = load_upload(state, target, bucket, key)?;
+    let complete_all = header(&parts.headers, "x-oss-complete-all") == Some("yes");
+    let body = body.collect(4 * 1024 * 1024).await?;
+    let lock = state.upload_lock(&id);
+    let _guard = lock.lock().await;
+    let stored = read_parts(&dir)?;
+    if !dir.join("upload.json").exists() {
+        return Err(OssError::no_such_upload(&id));
+    }
+    let chosen: Vec<Part> = if complete_all {
+        if !body.is_empty() {
+            return Err(OssError::invalid_argument(
+                "The request body must be empty when x-oss-complete-all is yes.",
+            ));
+        }
+        stored
+    } else {
+        let listed = parse_complete(&body)?;
+        if listed.is_empty() {
+            return Err(OssError::new(
+                400,
+                "MalformedXML",
+                "The XML you provided was not well-formed or did not validate against our published schema.",
+            ));
+        }
+        if listed.windows(2).any(|w| w[0].part_number >= w[1].part_number) {
+            return Err(OssError::new(
+                400,
+                "InvalidPartOrder",
+                "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
+            ));
+        }
+        let mut chosen = Vec::new();
+        for l in &listed {
+            let etag = l.etag.trim().trim_matches('"');
+            match stored.iter().find(|p| p.number == l.part_number) {
+                Some(p) if p.etag.eq_ignore_ascii_case(etag) => chosen.push(p.clone()),
+                _ => {
+                    return Err(OssError::new(
+                        400,
+                        "InvalidPart",
+                        "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.",
+                    )
+                    .with("PartNumber", l.part_number.to_string())
+                    .with("ETag", l.etag.clone()))
+                }
+            }
+        }
+        chosen
+    };
+    if chosen.is_empty() {
+        return Err(OssError::invalid_argument("The upload has no parts."));
+    }
+    if let Some(small) = chosen[..chosen.len() - 1]
+        .iter()
+        .find(|p| p.size < MIN_PART_SIZE)
+    {
+        return Err(OssError::new(
+            400,
+            "EntityTooSmall",
+            "Your proposed upload is smaller than the minimum allowed size.",
+        )
+        .with("PartNumber", small.number.to_string())
+        .with("MinSizeAllowed", MIN_PART_SIZE.to_string()));
+    }
+
+    // Concatenate the parts into one temporary file, off the async threads.
+    let tmp_dir = state.storage.tmp_dir();
+    let files: Vec<PathBuf> = chosen.iter().map(|p| dir.join(&p.data_file)).collect();
+    let temp = tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::NamedTempFile> {
+        let mut out = tempfile::NamedTempFile::new_in(tmp_dir)?;
+        for f in files {
+            let mut src = std::fs::File::open(f)?;
+            std::io::copy(&mut src, out.as_file_mut())?;
+        }
+        out.as_file().sync_data()?;
+        Ok(out)
+    })
+    .await
+    .map_err(OssError::internal)??;
+
+    let mut crc = 0u64;
+    let mut md5s = Md5::new();
+    let mut size = 0u64;
+    for p in &chosen {
+        crc = oss_direct::crc64::combine(crc, p.crc64, p.size);
+        size += p.size;
+        md5s.update(hex::decode(&p.etag).map_err(OssError::internal)?);
+    }
+    let etag = format!("{}-{}", hex::encode_upper(md5s.finalize()), chosen.len());
+    let meta = ObjectMeta {
+        key: key.to_string(),
+        size,
+        etag,
+        crc64: crc,
+        content_type: upload.content_type,
+        content_md5: None,
+        last_modified: now_secs(),
+        user_meta: upload.user_meta,
+        object_type: "Multipart".into(),
+        data_file: String::new(),
+    };
+    let meta = state.storage.commit(bucket, meta, temp)?;
+    std::fs::remove_dir_all(&dir)?;
+
+    let url = target.param("encoding-type") == Some("url");
+    let mut w = XmlWriter::new("CompleteMultipartUploadResult");
+    if url {
+        w.elem("EncodingType", "url");
+    }
+    w.elem(
+        "Location",
+        &format!("http://{}/{bucket}/{}", target.host, encode_name(key, true)),
+    );
+    w.elem("Bucket", bucket);
+    w.elem("Key", &encode_name(key, url));
+    w.elem("ETag", &format!("\"{}\"", meta.etag));
+    let mut resp = xml_response(w.finish());
+    let h = resp.headers_mut();
+    h.insert(
+        "etag",
+        http::HeaderValue::from_str(&format!("\"{}\"", meta.etag)).expect("hex"),
+    );
+    h.insert(
+        "x-oss-hash-crc64ecma",
+        http::HeaderValue::from_str(&meta.crc64.to_string()).expect("digits"),
+    );
+    Ok(resp)
+}
+
+pub(crate) async fn abort(
+    state: &State,
+    target: &Target,
+    bucket: &str,
+    key: &str,
+) -> Result<Resp, OssError> {
+    let (id, dir, _) = load_upload(state, target, bucket, key)?;
+    let lock = state.upload_lock(&id);
+    let _guard = lock.lock().await;
+    if !dir.join("upload.json").exists() {
+        return Err(OssError::no_such_upload(&id));
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(http::Response::builder()
+        .status(204)
+        .body(Body::empty())
+        .expect("valid response"))
+}

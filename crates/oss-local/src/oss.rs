@@ -1,0 +1,373 @@
+//! The OSS API front: which bucket, key and operation a request is, then fault injection,
+//! authentication, policy, and dispatch to the handlers.
+
+use crate::auth::{authenticate, Principal};
+use crate::body::RequestBody;
+use crate::server::{Resp, State};
+use crate::xml::OssError;
+use axum::body::Body;
+use http::{Method, Response};
+use oss_direct::sign::SignableRequest;
+use std::net::IpAddr;
+
+/// The addressed bucket and key, and the decoded query.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    pub query: Vec<(String, String)>,
+    /// The Host header, for `HostId` and `Location`.
+    pub host: String,
+}
+
+impl Target {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.query.iter().any(|(k, _)| k == name)
+    }
+}
+
+/// An OSS operation, named as in the API reference (and in fault rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    PutObject,
+    GetObject,
+    HeadObject,
+    GetObjectMeta,
+    DeleteObject,
+    ListObjects,
+    ListObjectsV2,
+    InitiateMultipartUpload,
+    UploadPart,
+    CompleteMultipartUpload,
+    AbortMultipartUpload,
+    ListParts,
+    Unsupported,
+}
+
+impl Op {
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::PutObject => "PutObject",
+            Op::GetObject => "GetObject",
+            Op::HeadObject => "HeadObject",
+            Op::GetObjectMeta => "GetObjectMeta",
+            Op::DeleteObject => "DeleteObject",
+            Op::ListObjects => "ListObjects",
+            Op::ListObjectsV2 => "ListObjectsV2",
+            Op::InitiateMultipartUpload => "InitiateMultipartUpload",
+            Op::UploadPart => "UploadPart",
+            Op::CompleteMultipartUpload => "CompleteMultipartUpload",
+            Op::AbortMultipartUpload => "AbortMultipartUpload",
+            Op::ListParts => "ListParts",
+            Op::Unsupported => "Unsupported",
+        }
+    }
+
+    /// The RAM action a policy must allow.
+    pub fn action(self) -> &'static str {
+        match self {
+            Op::PutObject
+            | Op::InitiateMultipartUpload
+            | Op::UploadPart
+            | Op::CompleteMultipartUpload => "oss:PutObject",
+            Op::GetObject | Op::HeadObject | Op::GetObjectMeta => "oss:GetObject",
+            Op::DeleteObject => "oss:DeleteObject",
+            Op::ListObjects | Op::ListObjectsV2 => "oss:ListObjects",
+            Op::AbortMultipartUpload => "oss:AbortMultipartUpload",
+            Op::ListParts => "oss:ListParts",
+            Op::Unsupported => "oss:Unsupported",
+        }
+    }
+
+    fn of(method: &Method, t: &Target) -> Op {
+        match (t.key.is_some(), method.as_str()) {
+            (true, "PUT") if t.has("uploadId") => Op::UploadPart,
+            (true, "PUT") if t.query.is_empty() || !t.has("acl") => Op::PutObject,
+            (true, "POST") if t.has("uploads") => Op::InitiateMultipartUpload,
+            (true, "POST") if t.has("uploadId") => Op::CompleteMultipartUpload,
+            (true, "GET") if t.has("uploadId") => Op::ListParts,
+            (true, "GET") if !t.has("acl") && !t.has("tagging") => Op::GetObject,
+            (true, "HEAD") if t.has("objectMeta") => Op::GetObjectMeta,
+            (true, "HEAD") => Op::HeadObject,
+            (true, "DELETE") if t.has("uploadId") => Op::AbortMultipartUpload,
+            (true, "DELETE") if t.query.is_empty() => Op::DeleteObject,
+            (false, "GET") if t.param("list-type") == Some("2") => Op::ListObjectsV2,
+            (false, "GET") if t.query.iter().all(|(k, _)| LIST_V1_PARAMS.contains(&k.as_str())) => {
+                Op::ListObjects
+            }
+            _ => Op::Unsupported,
+        }
+    }
+}
+
+/// Query parameters of ListObjects (V1) and of the signatures, so anything else is another API.
+const LIST_V1_PARAMS: &[&str] = &[
+    "prefix",
+    "delimiter",
+    "marker",
+    "max-keys",
+    "encoding-type",
+    "OSSAccessKeyId",
+    "Expires",
+    "Signature",
+    "security-token",
+    "x-oss-signature-version",
+    "x-oss-credential",
+    "x-oss-date",
+    "x-oss-expires",
+    "x-oss-signature",
+    "x-oss-additional-headers",
+    "x-oss-security-token",
+];
+
+fn decode(s: &str) -> Result<String, OssError> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| OssError::invalid_argument("The request URI is not valid UTF-8."))
+}
+
+/// The bucket named by a virtual-hosted Host header (`bucket.127.0.0.1:9000`,
+/// `bucket.localhost:9000`, `bucket.oss-cn-hangzhou.aliyuncs.com`), if any.
+fn host_bucket(host: &str) -> Option<&str> {
+    let hostname = if host.starts_with('[') {
+        return None;
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    if hostname.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    let (first, rest) = hostname.split_once('.')?;
+    let endpoint_like = rest == "localhost"
+        || rest.parse::<IpAddr>().is_ok()
+        || rest.starts_with("oss-")
+        || rest.ends_with(".localhost");
+    (endpoint_like && !first.is_empty()).then_some(first)
+}
+
+/// Checks an object name the way OSS does, and refuses `.`/`..` segments.
+fn check_key(key: &str) -> Result<(), OssError> {
+    let invalid = || OssError::new(400, "InvalidObjectName", "The specified object is not valid.");
+    if key.len() > 1023 {
+        return Err(OssError::new(400, "KeyTooLong", "Your key is too long."));
+    }
+    if key.starts_with('/') || key.starts_with('\\') {
+        return Err(invalid());
+    }
+    if key.split(['/', '\\']).any(|seg| seg == "." || seg == "..") {
+        return Err(invalid());
+    }
+    if key.chars().any(|c| c == '\0') {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
+pub(crate) fn parse_target(parts: &http::request::Parts) -> Result<Target, OssError> {
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut query = Vec::new();
+    for pair in parts.uri.query().unwrap_or("").split('&') {
+        if pair.is_empty() {
+            continue;
+        }
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        query.push((decode(k)?, decode(v)?));
+    }
+    let path = parts.uri.path();
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let (bucket, raw_key) = match host_bucket(&host) {
+        Some(b) => (Some(b.to_string()), path),
+        None => {
+            let (b, k) = path.split_once('/').unwrap_or((path, ""));
+            ((!b.is_empty()).then(|| b.to_string()), k)
+        }
+    };
+    let key = if raw_key.is_empty() {
+        None
+    } else {
+        let k = decode(raw_key)?;
+        check_key(&k)?;
+        Some(k)
+    };
+    Ok(Target {
+        bucket,
+        key,
+        query,
+        host,
+    })
+}
+
+/// Turns an error into the XML answer (no body for HEAD).
+pub(crate) fn error_response(e: &OssError, request_id: &str, host: &str, head: bool) -> Resp {
+    let xml = e.to_xml(request_id, host);
+    let mut b = Response::builder()
+        .status(e.status)
+        .header("x-oss-ec", "0000-00000000");
+    if head {
+        b = b.header("content-length", "0");
+        return b.body(Body::empty()).expect("valid response");
+    }
+    b.header("content-type", "application/xml")
+        .body(Body::from(xml))
+        .expect("valid response")
+}
+
+pub(crate) async fn handle(
+    state: &State,
+    parts: &http::request::Parts,
+    mut body: RequestBody,
+    request_id: &str,
+) -> Resp {
+    let head = parts.method == Method::HEAD;
+    let target = match parse_target(parts) {
+        Ok(t) => t,
+        Err(e) => return error_response(&e, request_id, "", head),
+    };
+    let op = Op::of(&parts.method, &target);
+    let planned = state.faults.plan(op.name());
+    if let Some(delay) = planned.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some((status, code)) = planned.fail {
+        let e = OssError::new(status, &code, "Injected by oss-local fault injection.");
+        return error_response(&e, request_id, &target.host, head);
+    }
+    if let Some(after) = planned.cut_after {
+        if after == 0 {
+            body.cut_now().await;
+        }
+        body.cut_after(after);
+    }
+    match run(state, parts, &target, op, &mut body).await {
+        Ok(r) => r,
+        Err(e) => {
+            if e.status.is_server_error() || e.status.as_u16() == 403 {
+                tracing::info!(op = op.name(), code = %e.code, "refused");
+            }
+            error_response(&e, request_id, &target.host, head)
+        }
+    }
+}
+
+async fn run(
+    state: &State,
+    parts: &http::request::Parts,
+    target: &Target,
+    op: Op,
+    body: &mut RequestBody,
+) -> Result<Resp, OssError> {
+    let Some(bucket) = target.bucket.as_deref() else {
+        return Err(OssError::new(
+            501,
+            "NotImplemented",
+            "oss-local does not implement ListBuckets.",
+        ));
+    };
+    let Some(bucket_cfg) = state.opts.buckets.iter().find(|b| b.name == bucket) else {
+        return Err(
+            OssError::new(404, "NoSuchBucket", "The specified bucket does not exist.")
+                .with("BucketName", bucket),
+        );
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let signable = SignableRequest {
+        method: parts.method.as_str(),
+        bucket: Some(bucket),
+        key: target.key.as_deref(),
+        query: &target.query,
+        headers: &parts.headers,
+    };
+    let principal = authenticate(state, &signable, now)?;
+    let resource = match &target.key {
+        Some(k) => format!(
+            "acs:oss:{}:{}:{bucket}/{k}",
+            state.opts.region, state.opts.account_id
+        ),
+        None => format!(
+            "acs:oss:{}:{}:{bucket}",
+            state.opts.region, state.opts.account_id
+        ),
+    };
+    match &principal {
+        Principal::Anonymous => {
+            let public_op = matches!(
+                op,
+                Op::GetObject | Op::HeadObject | Op::GetObjectMeta | Op::ListObjects | Op::ListObjectsV2
+            );
+            if !(bucket_cfg.public_read && public_op) {
+                return Err(OssError::access_denied(
+                    "You have no right to access this object because of bucket acl.",
+                ));
+            }
+        }
+        p => {
+            if !p.allows(op.action(), &resource) {
+                return Err(OssError::access_denied("Access denied by authorizer's policy.")
+                    .with("Action", op.action())
+                    .with("Resource", resource));
+            }
+        }
+    }
+    let key = target.key.as_deref().unwrap_or("");
+    match op {
+        Op::PutObject => crate::object::put(state, parts, bucket, key, body).await,
+        Op::GetObject => crate::object::get(state, parts, target, bucket, key, &principal).await,
+        Op::HeadObject | Op::GetObjectMeta => crate::object::head(state, parts, bucket, key),
+        Op::DeleteObject => crate::object::delete(state, bucket, key),
+        Op::ListObjects | Op::ListObjectsV2 => {
+            crate::list::list(state, target, bucket, op == Op::ListObjectsV2)
+        }
+        Op::InitiateMultipartUpload => crate::multipart::initiate(state, parts, target, bucket, key),
+        Op::UploadPart => {
+            crate::multipart::upload_part(state, parts, target, bucket, key, body).await
+        }
+        Op::CompleteMultipartUpload => {
+            crate::multipart::complete(state, parts, target, bucket, key, body).await
+        }
+        Op::AbortMultipartUpload => crate::multipart::abort(state, target, bucket, key).await,
+        Op::ListParts => crate::multipart::list_parts(state, target, bucket, key),
+        Op::Unsupported => Err(OssError::new(
+            501,
+            "NotImplemented",
+            format!("oss-local does not implement {} with these parameters.", parts.method),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_host_detection() {
+        assert_eq!(host_bucket("demo-bucket.127.0.0.1:9000"), Some("demo-bucket"));
+        assert_eq!(host_bucket("demo-bucket.localhost:9000"), Some("demo-bucket"));
+        assert_eq!(host_bucket("b.oss-cn-hangzhou.aliyuncs.com"), Some("b"));
+        assert_eq!(host_bucket("127.0.0.1:9000"), None);
+        assert_eq!(host_bucket("localhost:9000"), None);
+        assert_eq!(host_bucket("[::1]:9000"), None);
+    }
+
+    #[test]
+    fn keys_with_dot_segments_are_refused() {
+        assert!(check_key("a/b.c").is_ok());
+        assert!(check_key("a/../b").is_err());
+        assert!(check_key("..").is_err());
+        assert!(check_key("./a").is_err());
+        assert!(check_key("/a").is_err());
+        assert!(check_key(&"k".repeat(1024)).is_err());
+    }
+}

@@ -1,0 +1,264 @@
+//! STS `AssumeRole` (RPC style, HMAC-SHA1 signature, GET or POST with query or form).
+
+use crate::body::RequestBody;
+use crate::policy::{allowed_by_all, Policy, MAX_SESSION_POLICY_LEN};
+use crate::server::{Resp, State};
+use crate::token::{Claims, TokenKey};
+use axum::body::Body;
+use http::{Method, Response};
+use oss_direct::sign::{rpc_signature, rpc_string_to_sign};
+use serde_json::json;
+use std::collections::BTreeMap;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+/// An STS error: status, `Code`, `Message`.
+struct StsError(u16, String, String);
+
+fn err(status: u16, code: &str, message: impl Into<String>) -> StsError {
+    StsError(status, code.into(), message.into())
+}
+
+/// A request id like the service's (UUID, upper case).
+fn request_id() -> String {
+    let h = crate::storage::random_hex(16).to_ascii_uppercase();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn json_response(status: u16, v: serde_json::Value) -> Resp {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json;charset=utf-8")
+        .body(Body::from(v.to_string()))
+        .expect("valid response")
+}
+
+pub(crate) async fn handle(state: &State, parts: &http::request::Parts, mut body: RequestBody) -> Resp {
+    let rid = request_id();
+    match assume_role(state, parts, &mut body, &rid).await {
+        Ok(v) => json_response(200, v),
+        Err(StsError(status, code, message)) => {
+            tracing::info!(code = %code, "AssumeRole refused");
+            json_response(
+                status,
+                json!({
+                    "RequestId": rid,
+                    "HostId": "sts.aliyuncs.com",
+                    "Code": code,
+                    "Message": message,
+                    "Recommend": "https://api.aliyun.com/troubleshoot?q=".to_string() + &code,
+                }),
+            )
+        }
+    }
+}
+
+fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
+    PrimitiveDateTime::parse(
+        s,
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"),
+    )
+    .ok()
+    .map(PrimitiveDateTime::assume_utc)
+}
+
+fn expiration(t: OffsetDateTime) -> String {
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+    ))
+    .unwrap_or_default()
+}
+
+async fn assume_role(
+    state: &State,
+    parts: &http::request::Parts,
+    body: &mut RequestBody,
+    rid: &str,
+) -> Result<serde_json::Value, StsError> {
+    if parts.method != Method::GET && parts.method != Method::POST {
+        return Err(err(400, "UnsupportedHTTPMethod", "Use GET or POST."));
+    }
+    let mut params: BTreeMap<String, String> = BTreeMap::new();
+    let query = parts.uri.query().unwrap_or("");
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        params.insert(k.into_owned(), v.into_owned());
+    }
+    if parts.method == Method::POST {
+        let bytes = body
+            .collect(64 * 1024)
+            .await
+            .map_err(|e| err(400, "InvalidParameter", e.message))?;
+        for (k, v) in url::form_urlencoded::parse(&bytes) {
+            params.insert(k.into_owned(), v.into_owned());
+        }
+    }
+    let action = params.get("Action").cloned().unwrap_or_default();
+    let planned = state.faults.plan(if action.is_empty() { "AssumeRole" } else { &action });
+    if let Some(d) = planned.delay {
+        tokio::time::sleep(d).await;
+    }
+    if let Some((status, code)) = planned.fail {
+        return Err(err(status, &code, "Injected by oss-local fault injection."));
+    }
+
+    let need = |name: &str| -> Result<String, StsError> {
+        params
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .ok_or_else(|| err(400, &format!("Missing{name}"), format!("{name} is mandatory for this action.")))
+    };
+    let ak = need("AccessKeyId")?;
+    let signature = need("Signature")?;
+    need("SignatureNonce")?;
+    let timestamp = need("Timestamp")?;
+    let method = params.get("SignatureMethod").map(String::as_str).unwrap_or("");
+    if method != "HMAC-SHA1" {
+        return Err(err(400, "InvalidSignatureMethod", "Specified signature method is not supported."));
+    }
+    if action != "AssumeRole" {
+        return Err(err(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."));
+    }
+    if params.get("Version").map(String::as_str) != Some("2015-04-01") {
+        return Err(err(400, "InvalidVersion", "Specified parameter Version is not valid."));
+    }
+    let now = OffsetDateTime::now_utc();
+    let t = parse_timestamp(&timestamp).ok_or_else(|| {
+        err(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+    })?;
+    if (t - now).whole_seconds().abs() > state.opts.max_clock_skew_secs as i64 {
+        return Err(err(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."));
+    }
+    let Some((user, user_policy)) = state.users.iter().find(|(u, _)| u.access_key_id == ak) else {
+        return Err(err(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."));
+    };
+    let mut signed = params.clone();
+    signed.remove("Signature");
+    let sts = rpc_string_to_sign(parts.method.as_str(), &signed);
+    let expected = rpc_signature(&user.access_key_secret, &sts);
+    if !crate::auth::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+        return Err(err(
+            400,
+            "SignatureDoesNotMatch",
+            format!("Specified signature is not matched with our calculation. server string to sign is:{sts}"),
+        ));
+    }
+    {
+        let nonce = need("SignatureNonce")?;
+        let mut seen = state.nonces.lock().unwrap_or_else(|e| e.into_inner());
+        let now_s = now.unix_timestamp();
+        seen.retain(|_, forget_at| *forget_at > now_s);
+        if seen.contains_key(&nonce) {
+            return Err(err(400, "SignatureNonceUsed", "Specified signature nonce was used already."));
+        }
+        seen.insert(nonce, now_s + 2 * state.opts.max_clock_skew_secs as i64);
+    }
+
+    let role_arn = params
+        .get("RoleArn")
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .ok_or_else(|| err(400, "MissingParameter.RoleArn", "Parameter RoleArn is required."))?;
+    let well_formed = role_arn
+        .strip_prefix("acs:ram::")
+        .and_then(|r| r.split_once(":role/"))
+        .is_some_and(|(acct, name)| {
+            !acct.is_empty() && acct.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty()
+        });
+    if !well_formed {
+        return Err(err(400, "InvalidParameter.RoleArn", "The parameter RoleArn is wrongly formed."));
+    }
+    if !allowed_by_all(&[user_policy], "sts:AssumeRole", &role_arn) {
+        return Err(err(403, "NoPermission", "You are not authorized to do this action. You should be authorized by RAM."));
+    }
+    let Some((role, _)) = state
+        .roles
+        .iter()
+        .find(|(r, _)| r.arn.eq_ignore_ascii_case(&role_arn))
+    else {
+        return Err(err(404, "EntityNotExist.Role", "The specified Role not exists ."));
+    };
+    let session = params
+        .get("RoleSessionName")
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .ok_or_else(|| err(400, "MissingParameter.RoleSessionName", "Parameter RoleSessionName is required."))?;
+    let session_ok = (2..=64).contains(&session.len())
+        && session
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".@_-".contains(&b));
+    if !session_ok {
+        return Err(err(400, "InvalidParameter.RoleSessionName", "The parameter RoleSessionName is wrongly formed."));
+    }
+    let max = role.max_session_duration;
+    let duration: u64 = match params.get("DurationSeconds") {
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|d| (900..=max).contains(d))
+            .ok_or_else(|| {
+                err(
+                    400,
+                    "InvalidParameter.DurationSeconds",
+                    format!("The Min/Max value of DurationSeconds is 15min/{}s.", max),
+                )
+            })?,
+        None => 3600.min(max),
+    };
+    let policy = match params.get("Policy").filter(|p| !p.is_empty()) {
+        Some(p) => {
+            if p.chars().count() > MAX_SESSION_POLICY_LEN {
+                return Err(err(
+                    400,
+                    "InvalidParameter.PolicySize",
+                    format!("The max size of policy string is {MAX_SESSION_POLICY_LEN}."),
+                ));
+            }
+            Policy::parse(p).map_err(|_| {
+                err(400, "InvalidParameter.PolicyGrammar", "The parameter Policy has not passed grammar check.")
+            })?;
+            Some(p.clone())
+        }
+        None => None,
+    };
+
+    let lifetime = state
+        .faults
+        .token_lifetime()
+        .map_or(duration, |d| d.as_secs());
+    let expires_at = now + time::Duration::seconds(lifetime as i64);
+    let access_key_id = TokenKey::new_access_key_id();
+    let token = state.tokens.issue(&Claims {
+        ak: access_key_id.clone(),
+        role: role.arn.clone(),
+        session: session.clone(),
+        policy,
+        exp: expires_at.unix_timestamp(),
+    });
+    let role_name = role.arn.rsplit('/').next().unwrap_or("");
+    let role_id: u64 = role
+        .arn
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
+        % 100_000_000_000_000_000;
+    Ok(json!({
+        "RequestId": rid,
+        "AssumedRoleUser": {
+            "AssumedRoleId": format!("{role_id}:{session}"),
+            "Arn": format!("acs:ram::{}:role/{role_name}/{session}", state.opts.account_id),
+        },
+        "Credentials": {
+            "SecurityToken": token,
+            "AccessKeyId": access_key_id,
+            "AccessKeySecret": state.tokens.secret_for(&access_key_id),
+            "Expiration": expiration(expires_at),
+        }
+    }))
+}

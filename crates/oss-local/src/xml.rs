@@ -1,0 +1,234 @@
+//! OSS XML: the error document, a small writer for result documents, and a reader for the
+//! `CompleteMultipartUpload` body.
+
+use http::StatusCode;
+
+/// An OSS error as the service reports it: HTTP status, `Code`, `Message` and extra elements.
+#[derive(Debug, Clone)]
+pub(crate) struct OssError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub extra: Vec<(&'static str, String)>,
+}
+
+impl OssError {
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: code.into(),
+            message: message.into(),
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.extra.push((name, value.into()));
+        self
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {e}");
+        Self::new(500, "InternalError", "We encountered an internal error. Please try again.")
+    }
+
+    pub fn access_denied(message: &str) -> Self {
+        Self::new(403, "AccessDenied", message)
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(400, "InvalidArgument", message)
+    }
+
+    pub fn no_such_key(key: &str) -> Self {
+        Self::new(404, "NoSuchKey", "The specified key does not exist.").with("Key", key)
+    }
+
+    pub fn no_such_upload(upload_id: &str) -> Self {
+        Self::new(
+            404,
+            "NoSuchUpload",
+            "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+        )
+        .with("UploadId", upload_id)
+    }
+
+    /// The `<Error>` document.
+    pub fn to_xml(&self, request_id: &str, host_id: &str) -> String {
+        let mut w = XmlWriter::new("Error");
+        w.elem("Code", &self.code);
+        w.elem("Message", &self.message);
+        w.elem("RequestId", request_id);
+        w.elem("HostId", host_id);
+        for (name, value) in &self.extra {
+            w.elem(name, value);
+        }
+        w.finish()
+    }
+}
+
+impl From<std::io::Error> for OssError {
+    fn from(e: std::io::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+/// Escapes text for an XML element.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes `<?xml ...?><Root>...</Root>` with nested elements, no attributes.
+pub(crate) struct XmlWriter {
+    out: String,
+    stack: Vec<String>,
+}
+
+impl XmlWriter {
+    pub fn new(root: &str) -> Self {
+        let mut w = Self {
+            out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
+            stack: Vec::new(),
+        };
+        w.open(root);
+        w
+    }
+
+    pub fn open(&mut self, name: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+        self.stack.push(name.to_string());
+    }
+
+    pub fn close(&mut self) {
+        if let Some(name) = self.stack.pop() {
+            self.out.push_str("</");
+            self.out.push_str(&name);
+            self.out.push('>');
+        }
+    }
+
+    pub fn elem(&mut self, name: &str, text: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+        self.out.push_str(&escape(text));
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    pub fn finish(mut self) -> String {
+        while !self.stack.is_empty() {
+            self.close();
+        }
+        self.out
+    }
+}
+
+/// One `<Part>` of a `CompleteMultipartUpload` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CompletePart {
+    pub part_number: u32,
+    pub etag: String,
+}
+
+/// Parses `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>...`.
+pub(crate) fn parse_complete(body: &[u8]) -> Result<Vec<CompletePart>, OssError> {
+    use quick_xml::events::Event;
+    let malformed = || {
+        OssError::new(
+            400,
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema.",
+        )
+    };
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut parts = Vec::new();
+    let mut current: Option<(Option<u32>, Option<String>)> = None;
+    let mut field: Option<String> = None;
+    let mut saw_root = false;
+    loop {
+        match reader.read_event().map_err(|_| malformed())? {
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).to_string();
+                match name.as_str() {
+                    "CompleteMultipartUpload" => saw_root = true,
+                    "Part" => current = Some((None, None)),
+                    _ => field = Some(name),
+                }
+            }
+            Event::Text(t) => {
+                let text = t.unescape().map_err(|_| malformed())?.trim().to_string();
+                if let (Some(f), Some(cur)) = (field.as_deref(), current.as_mut()) {
+                    match f {
+                        "PartNumber" => cur.0 = Some(text.parse().map_err(|_| malformed())?),
+                        "ETag" => cur.1 = Some(text),
+                        _ => {}
+                    }
+                }
+            }
+            Event::End(e) => {
+                if e.name().as_ref() == b"Part" {
+                    match current.take() {
+                        Some((Some(part_number), Some(etag))) => {
+                            parts.push(CompletePart { part_number, etag })
+                        }
+                        _ => return Err(malformed()),
+                    }
+                }
+                field = None;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_root {
+        return Err(malformed());
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_complete_body() {
+        let body = br#"<?xml version="1.0"?><CompleteMultipartUpload>
+            <Part><PartNumber>1</PartNumber><ETag>"AB"</ETag></Part>
+            <Part><PartNumber>2</PartNumber><ETag>&quot;CD&quot;</ETag></Part>
+            </CompleteMultipartUpload>"#;
+        let parts = parse_complete(body).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[1].part_number, 2);
+        assert_eq!(parts[1].etag, "\"CD\"");
+        assert_eq!(parse_complete(b"<Nope/>").unwrap_err().code, "MalformedXML");
+        assert_eq!(
+            parse_complete(b"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber></Part>")
+                .unwrap_err()
+                .code,
+            "MalformedXML"
+        );
+    }
+
+    #[test]
+    fn error_document_escapes() {
+        let xml = OssError::no_such_key("a<b").to_xml("RID", "host");
+        assert!(xml.contains("<Code>NoSuchKey</Code>"));
+        assert!(xml.contains("<Key>a&lt;b</Key>"));
+        assert!(xml.contains("<RequestId>RID</RequestId>"));
+    }
+}
