@@ -28,7 +28,10 @@ pub(crate) async fn handle(
         );
     }
     if parts.uri.path() != "/-/faults" {
-        return json(StatusCode::NOT_FOUND, serde_json::json!({"error": "no such admin route"}));
+        return json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"error": "no such admin route"}),
+        );
     }
     match parts.method {
         Method::GET => json(StatusCode::OK, state.faults.snapshot()),
@@ -39,7 +42,12 @@ pub(crate) async fn handle(
         Method::POST | Method::PUT => {
             let bytes = match body.collect(64 * 1024).await {
                 Ok(b) => b,
-                Err(e) => return json(StatusCode::BAD_REQUEST, serde_json::json!({"error": e.message})),
+                Err(e) => {
+                    return json(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"error": e.message}),
+                    )
+                }
             };
             // One spec or a list of them.
             let specs: Result<Vec<FaultSpec>, _> = serde_json::from_slice::<Vec<FaultSpec>>(&bytes)
@@ -51,9 +59,15 @@ pub(crate) async fn handle(
                     }
                     json(StatusCode::OK, state.faults.snapshot())
                 }
-                Err(e) => json(StatusCode::BAD_REQUEST, serde_json::json!({"error": e.to_string()})),
+                Err(e) => json(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"error": e.to_string()}),
+                ),
             }
         }
-        _ => json(StatusCode::METHOD_NOT_ALLOWED, serde_json::json!({"error": "use GET, POST or DELETE"})),
+        _ => json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            serde_json::json!({"error": "use GET, POST or DELETE"}),
+        ),
     }
 }

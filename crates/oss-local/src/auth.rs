@@ -95,7 +95,9 @@ fn query<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// How a request was signed, with what the signature covers.
 enum Scheme {
-    V1 { date: String },
+    V1 {
+        date: String,
+    },
     V4 {
         timestamp: String,
         date: String,
@@ -122,7 +124,10 @@ pub(crate) fn authenticate(
                 let mut signature = None;
                 let mut additional = Vec::new();
                 for part in rest.split(',') {
-                    let (k, v) = part.trim().split_once('=').ok_or_else(invalid_auth_header)?;
+                    let (k, v) = part
+                        .trim()
+                        .split_once('=')
+                        .ok_or_else(invalid_auth_header)?;
                     match k {
                         "Credential" => credential = Some(v.to_string()),
                         "Signature" => signature = Some(v.to_string()),
@@ -160,7 +165,10 @@ pub(crate) fn authenticate(
                     },
                 )
             } else if let Some(rest) = auth.strip_prefix("OSS ") {
-                let (ak, sig) = rest.trim().rsplit_once(':').ok_or_else(invalid_auth_header)?;
+                let (ak, sig) = rest
+                    .trim()
+                    .rsplit_once(':')
+                    .ok_or_else(invalid_auth_header)?;
                 let date = header("date")
                     .ok_or_else(|| OssError::access_denied("Missing Date header."))?
                     .to_string();
@@ -181,16 +189,21 @@ pub(crate) fn authenticate(
             }
         } else if let Some(version) = query(q, "x-oss-signature-version") {
             if version != "OSS4-HMAC-SHA256" {
-                return Err(OssError::invalid_argument("Invalid x-oss-signature-version."));
+                return Err(OssError::invalid_argument(
+                    "Invalid x-oss-signature-version.",
+                ));
             }
-            let missing = |n: &str| OssError::invalid_argument(format!("Missing {n} in the query."));
-            let credential = query(q, "x-oss-credential").ok_or_else(|| missing("x-oss-credential"))?;
+            let missing =
+                |n: &str| OssError::invalid_argument(format!("Missing {n} in the query."));
+            let credential =
+                query(q, "x-oss-credential").ok_or_else(|| missing("x-oss-credential"))?;
             let timestamp = query(q, "x-oss-date").ok_or_else(|| missing("x-oss-date"))?;
             let expires: i64 = query(q, "x-oss-expires")
                 .ok_or_else(|| missing("x-oss-expires"))?
                 .parse()
                 .map_err(|_| OssError::invalid_argument("Invalid x-oss-expires."))?;
-            let signature = query(q, "x-oss-signature").ok_or_else(|| missing("x-oss-signature"))?;
+            let signature =
+                query(q, "x-oss-signature").ok_or_else(|| missing("x-oss-signature"))?;
             let t = parse_v4_time(timestamp)
                 .ok_or_else(|| OssError::invalid_argument("Invalid x-oss-date."))?;
             if (t - now).whole_seconds() > skew {

@@ -142,7 +142,11 @@ impl Options {
                 ]
             }]
         });
-        if !self.users.iter().any(|u| u.access_key_id == DEMO_ACCESS_KEY_ID) {
+        if !self
+            .users
+            .iter()
+            .any(|u| u.access_key_id == DEMO_ACCESS_KEY_ID)
+        {
             let mut user_policy = bucket_policy.clone();
             user_policy["Statement"]
                 .as_array_mut()

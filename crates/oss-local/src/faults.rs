@@ -220,7 +220,8 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(s, FaultSpec::Fail { count: 1, .. }));
-        let s: FaultSpec = serde_json::from_str(r#"{"action":"token_lifetime","seconds":5}"#).unwrap();
+        let s: FaultSpec =
+            serde_json::from_str(r#"{"action":"token_lifetime","seconds":5}"#).unwrap();
         assert_eq!(s, FaultSpec::TokenLifetime { seconds: Some(5) });
     }
 }

@@ -30,8 +30,8 @@ mod token;
 mod xml;
 
 pub use config::{
-    BucketConfig, Options, Role, User, DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET,
-    DEMO_ACCOUNT_ID, DEMO_BUCKET, DEMO_ROLE_ARN,
+    BucketConfig, Options, Role, User, DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_ACCOUNT_ID,
+    DEMO_BUCKET, DEMO_ROLE_ARN,
 };
 pub use faults::{FaultSpec, Faults};
 

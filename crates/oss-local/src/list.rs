@@ -49,7 +49,9 @@ pub(crate) fn list(
                 .decode(t)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| OssError::invalid_argument("The continuation token is not valid."))?,
+                .ok_or_else(|| {
+                    OssError::invalid_argument("The continuation token is not valid.")
+                })?,
             None => target.param("start-after").unwrap_or("").to_string(),
         }
     } else {
@@ -117,7 +119,10 @@ pub(crate) fn list(
     w.elem("IsTruncated", if truncated { "true" } else { "false" });
     if truncated {
         if v2 {
-            w.elem("NextContinuationToken", &URL_SAFE_NO_PAD.encode(next_after.as_bytes()));
+            w.elem(
+                "NextContinuationToken",
+                &URL_SAFE_NO_PAD.encode(next_after.as_bytes()),
+            );
         } else {
             w.elem("NextMarker", &encode_name(&next_after, url));
         }

@@ -10,7 +10,9 @@ use crate::list::{encode_name, xml_response};
 use crate::object::{check_length, check_md5, header, user_meta};
 use crate::oss::Target;
 use crate::server::{Resp, State};
-use crate::storage::{guess_content_type, now_secs, random_hex, read_json, write_atomic, ObjectMeta};
+use crate::storage::{
+    guess_content_type, now_secs, random_hex, read_json, write_atomic, ObjectMeta,
+};
 use crate::xml::{parse_complete, OssError, XmlWriter};
 use axum::body::Body;
 use base64::engine::general_purpose::STANDARD;
@@ -44,7 +46,11 @@ struct Part {
 }
 
 fn upload_dir(state: &State, bucket: &str, upload_id: &str) -> PathBuf {
-    state.storage.bucket_dir(bucket).join("uploads").join(upload_id)
+    state
+        .storage
+        .bucket_dir(bucket)
+        .join("uploads")
+        .join(upload_id)
 }
 
 /// Finds the upload, refusing ids that are not ours (so no id can name another path).
@@ -125,7 +131,9 @@ pub(crate) async fn upload_part(
         .and_then(|v| v.parse().ok())
         .filter(|n| (1..=10000).contains(n))
         .ok_or_else(|| {
-            OssError::invalid_argument("Part number must be an integer between 1 and 10000, inclusive.")
+            OssError::invalid_argument(
+                "Part number must be an integer between 1 and 10000, inclusive.",
+            )
         })?;
     check_length(&parts.headers, MAX_PART_SIZE)?;
     let (id, dir, _) = load_upload(state, target, bucket, key)?;
@@ -259,7 +267,10 @@ pub(crate) async fn complete(
                 "The XML you provided was not well-formed or did not validate against our published schema.",
             ));
         }
-        if listed.windows(2).any(|w| w[0].part_number >= w[1].part_number) {
+        if listed
+            .windows(2)
+            .any(|w| w[0].part_number >= w[1].part_number)
+        {
             return Err(OssError::new(
                 400,
                 "InvalidPartOrder",

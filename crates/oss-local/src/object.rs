@@ -60,7 +60,10 @@ pub(crate) fn check_length(headers: &HeaderMap, max: u64) -> Result<(), OssError
 /// Verifies `Content-MD5` against what was received.
 pub(crate) fn check_md5(headers: &HeaderMap, md5: &[u8; 16]) -> Result<(), OssError> {
     if let Some(given) = header(headers, "content-md5") {
-        let ok = STANDARD.decode(given.trim()).map(|g| g == md5).unwrap_or(false);
+        let ok = STANDARD
+            .decode(given.trim())
+            .map(|g| g == md5)
+            .unwrap_or(false);
         if !ok {
             return Err(OssError::new(
                 400,
@@ -160,7 +163,10 @@ fn preconditions(headers: &HeaderMap, meta: &ObjectMeta) -> Result<Option<Resp>,
     }
     if let Some(v) = header(headers, "if-unmodified-since") {
         if let Ok(t) = httpdate::parse_http_date(v) {
-            if meta.last_modified > t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64) {
+            if meta.last_modified
+                > t.duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64)
+            {
                 return Err(failed());
             }
         }
@@ -180,7 +186,10 @@ fn preconditions(headers: &HeaderMap, meta: &ObjectMeta) -> Result<Option<Resp>,
     }
     if let Some(v) = header(headers, "if-modified-since") {
         if let Ok(t) = httpdate::parse_http_date(v) {
-            if meta.last_modified <= t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64) {
+            if meta.last_modified
+                <= t.duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64)
+            {
                 return not_modified();
             }
         }
@@ -192,7 +201,11 @@ fn preconditions(headers: &HeaderMap, meta: &ObjectMeta) -> Result<Option<Resp>,
 /// (OSS ignores a malformed range unless `x-oss-range-behavior: standard`).
 fn parse_range(v: &str, size: u64, standard: bool) -> Result<Option<(u64, u64)>, OssError> {
     let invalid = || {
-        OssError::new(416, "InvalidRange", "The requested range cannot be satisfied.")
+        OssError::new(
+            416,
+            "InvalidRange",
+            "The requested range cannot be satisfied.",
+        )
     };
     let Some(spec) = v.trim().strip_prefix("bytes=") else {
         return Ok(None);
@@ -207,7 +220,9 @@ fn parse_range(v: &str, size: u64, standard: bool) -> Result<Option<(u64, u64)>,
     let range = match (a.parse::<u64>().ok(), b.parse::<u64>().ok()) {
         (Some(start), Some(end)) if start <= end => Some((start, end.min(size.saturating_sub(1)))),
         (Some(start), None) if b.is_empty() => Some((start, size.saturating_sub(1))),
-        (None, Some(n)) if a.is_empty() && n > 0 => Some((size.saturating_sub(n), size.saturating_sub(1))),
+        (None, Some(n)) if a.is_empty() && n > 0 => {
+            Some((size.saturating_sub(n), size.saturating_sub(1)))
+        }
         _ => None,
     };
     match range {
@@ -317,11 +332,23 @@ mod tests {
     #[test]
     fn ranges() {
         assert_eq!(parse_range("bytes=0-9", 100, false).unwrap(), Some((0, 9)));
-        assert_eq!(parse_range("bytes=90-", 100, false).unwrap(), Some((90, 99)));
-        assert_eq!(parse_range("bytes=-10", 100, false).unwrap(), Some((90, 99)));
-        assert_eq!(parse_range("bytes=90-200", 100, false).unwrap(), Some((90, 99)));
+        assert_eq!(
+            parse_range("bytes=90-", 100, false).unwrap(),
+            Some((90, 99))
+        );
+        assert_eq!(
+            parse_range("bytes=-10", 100, false).unwrap(),
+            Some((90, 99))
+        );
+        assert_eq!(
+            parse_range("bytes=90-200", 100, false).unwrap(),
+            Some((90, 99))
+        );
         assert_eq!(parse_range("bytes=100-200", 100, false).unwrap(), None);
-        assert_eq!(parse_range("bytes=100-200", 100, true).unwrap_err().code, "InvalidRange");
+        assert_eq!(
+            parse_range("bytes=100-200", 100, true).unwrap_err().code,
+            "InvalidRange"
+        );
         assert_eq!(parse_range("bytes=9-1", 100, false).unwrap(), None);
         assert_eq!(parse_range("items=0-1", 100, false).unwrap(), None);
     }

@@ -99,7 +99,11 @@ impl Op {
             (true, "DELETE") if t.has("uploadId") => Op::AbortMultipartUpload,
             (true, "DELETE") if t.query.is_empty() => Op::DeleteObject,
             (false, "GET") if t.param("list-type") == Some("2") => Op::ListObjectsV2,
-            (false, "GET") if t.query.iter().all(|(k, _)| LIST_V1_PARAMS.contains(&k.as_str())) => {
+            (false, "GET")
+                if t.query
+                    .iter()
+                    .all(|(k, _)| LIST_V1_PARAMS.contains(&k.as_str())) =>
+            {
                 Op::ListObjects
             }
             _ => Op::Unsupported,
@@ -155,7 +159,13 @@ fn host_bucket(host: &str) -> Option<&str> {
 
 /// Checks an object name the way OSS does, and refuses `.`/`..` segments.
 fn check_key(key: &str) -> Result<(), OssError> {
-    let invalid = || OssError::new(400, "InvalidObjectName", "The specified object is not valid.");
+    let invalid = || {
+        OssError::new(
+            400,
+            "InvalidObjectName",
+            "The specified object is not valid.",
+        )
+    };
     if key.len() > 1023 {
         return Err(OssError::new(400, "KeyTooLong", "Your key is too long."));
     }
@@ -305,7 +315,11 @@ async fn run(
         Principal::Anonymous => {
             let public_op = matches!(
                 op,
-                Op::GetObject | Op::HeadObject | Op::GetObjectMeta | Op::ListObjects | Op::ListObjectsV2
+                Op::GetObject
+                    | Op::HeadObject
+                    | Op::GetObjectMeta
+                    | Op::ListObjects
+                    | Op::ListObjectsV2
             );
             if !(bucket_cfg.public_read && public_op) {
                 return Err(OssError::access_denied(
@@ -315,9 +329,11 @@ async fn run(
         }
         p => {
             if !p.allows(op.action(), &resource) {
-                return Err(OssError::access_denied("Access denied by authorizer's policy.")
-                    .with("Action", op.action())
-                    .with("Resource", resource));
+                return Err(
+                    OssError::access_denied("Access denied by authorizer's policy.")
+                        .with("Action", op.action())
+                        .with("Resource", resource),
+                );
             }
         }
     }
@@ -330,7 +346,9 @@ async fn run(
         Op::ListObjects | Op::ListObjectsV2 => {
             crate::list::list(state, target, bucket, op == Op::ListObjectsV2)
         }
-        Op::InitiateMultipartUpload => crate::multipart::initiate(state, parts, target, bucket, key),
+        Op::InitiateMultipartUpload => {
+            crate::multipart::initiate(state, parts, target, bucket, key)
+        }
         Op::UploadPart => {
             crate::multipart::upload_part(state, parts, target, bucket, key, body).await
         }
@@ -342,7 +360,10 @@ async fn run(
         Op::Unsupported => Err(OssError::new(
             501,
             "NotImplemented",
-            format!("oss-local does not implement {} with these parameters.", parts.method),
+            format!(
+                "oss-local does not implement {} with these parameters.",
+                parts.method
+            ),
         )),
     }
 }
@@ -353,8 +374,14 @@ mod tests {
 
     #[test]
     fn virtual_host_detection() {
-        assert_eq!(host_bucket("demo-bucket.127.0.0.1:9000"), Some("demo-bucket"));
-        assert_eq!(host_bucket("demo-bucket.localhost:9000"), Some("demo-bucket"));
+        assert_eq!(
+            host_bucket("demo-bucket.127.0.0.1:9000"),
+            Some("demo-bucket")
+        );
+        assert_eq!(
+            host_bucket("demo-bucket.localhost:9000"),
+            Some("demo-bucket")
+        );
         assert_eq!(host_bucket("b.oss-cn-hangzhou.aliyuncs.com"), Some("b"));
         assert_eq!(host_bucket("127.0.0.1:9000"), None);
         assert_eq!(host_bucket("localhost:9000"), None);

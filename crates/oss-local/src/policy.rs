@@ -210,8 +210,14 @@ mod tests {
 
     #[test]
     fn wildcards() {
-        assert!(wildcard_match("acs:oss:*:*:b/up/*", "acs:oss:cn:1:b/up/x/y"));
-        assert!(!wildcard_match("acs:oss:*:*:b/up/*", "acs:oss:cn:1:b/other"));
+        assert!(wildcard_match(
+            "acs:oss:*:*:b/up/*",
+            "acs:oss:cn:1:b/up/x/y"
+        ));
+        assert!(!wildcard_match(
+            "acs:oss:*:*:b/up/*",
+            "acs:oss:cn:1:b/other"
+        ));
         assert!(wildcard_match("a?c", "abc"));
         assert!(!wildcard_match("a?c", "ac"));
         assert!(wildcard_match("*", ""));
@@ -220,16 +226,37 @@ mod tests {
 
     #[test]
     fn deny_wins_and_intersection() {
-        let role = pol(r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*","Resource":"acs:oss:*:*:b/*"}]}"#);
+        let role = pol(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*","Resource":"acs:oss:*:*:b/*"}]}"#,
+        );
         let session = pol(r#"{"Version":"1","Statement":[
             {"Effect":"Allow","Action":["oss:PutObject","oss:GetObject"],"Resource":["acs:oss:*:*:b/u/*"]},
             {"Effect":"Deny","Action":"oss:GetObject","Resource":"acs:oss:*:*:b/u/secret*"}]}"#);
         let r = |k: &str| format!("acs:oss:cn-hangzhou:1:b/{k}");
-        assert!(allowed_by_all(&[&role, &session], "oss:PutObject", &r("u/a")));
-        assert!(!allowed_by_all(&[&role, &session], "oss:PutObject", &r("x/a")));
-        assert!(!allowed_by_all(&[&role, &session], "oss:DeleteObject", &r("u/a")));
-        assert!(!allowed_by_all(&[&role, &session], "oss:GetObject", &r("u/secret1")));
-        assert_eq!(session.evaluate("oss:GetObject", &r("u/secret1")), Decision::ExplicitDeny);
+        assert!(allowed_by_all(
+            &[&role, &session],
+            "oss:PutObject",
+            &r("u/a")
+        ));
+        assert!(!allowed_by_all(
+            &[&role, &session],
+            "oss:PutObject",
+            &r("x/a")
+        ));
+        assert!(!allowed_by_all(
+            &[&role, &session],
+            "oss:DeleteObject",
+            &r("u/a")
+        ));
+        assert!(!allowed_by_all(
+            &[&role, &session],
+            "oss:GetObject",
+            &r("u/secret1")
+        ));
+        assert_eq!(
+            session.evaluate("oss:GetObject", &r("u/secret1")),
+            Decision::ExplicitDeny
+        );
         assert!(allowed_by_all(&[&role], "oss:DeleteObject", &r("x")));
         assert!(!allowed_by_all(&[], "oss:DeleteObject", &r("x")));
     }
@@ -238,11 +265,19 @@ mod tests {
     fn grammar() {
         assert!(Policy::parse("{}").is_err());
         assert!(Policy::parse(r#"{"Version":"2","Statement":[]}"#).is_err());
-        assert!(Policy::parse(r#"{"Version":"1","Statement":[{"Effect":"Maybe","Action":"oss:*","Resource":"*"}]}"#).is_err());
+        assert!(Policy::parse(
+            r#"{"Version":"1","Statement":[{"Effect":"Maybe","Action":"oss:*","Resource":"*"}]}"#
+        )
+        .is_err());
         assert!(Policy::parse(r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"PutObject","Resource":"*"}]}"#).is_err());
-        assert!(Policy::parse(r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*"}]}"#).is_err());
+        assert!(Policy::parse(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*"}]}"#
+        )
+        .is_err());
         assert!(Policy::parse("not json").is_err());
-        let p = pol(r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*","Resource":"*","Condition":{"IpAddress":{"acs:SourceIp":"1.2.3.4"}}}]}"#);
+        let p = pol(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*","Resource":"*","Condition":{"IpAddress":{"acs:SourceIp":"1.2.3.4"}}}]}"#,
+        );
         assert_eq!(p.evaluate("oss:GetObject", "x"), Decision::ImplicitDeny);
     }
 }

@@ -40,7 +40,11 @@ fn json_response(status: u16, v: serde_json::Value) -> Resp {
         .expect("valid response")
 }
 
-pub(crate) async fn handle(state: &State, parts: &http::request::Parts, mut body: RequestBody) -> Resp {
+pub(crate) async fn handle(
+    state: &State,
+    parts: &http::request::Parts,
+    mut body: RequestBody,
+) -> Resp {
     let rid = request_id();
     match assume_role(state, parts, &mut body, &rid).await {
         Ok(v) => json_response(200, v),
@@ -100,7 +104,11 @@ async fn assume_role(
         }
     }
     let action = params.get("Action").cloned().unwrap_or_default();
-    let planned = state.faults.plan(if action.is_empty() { "AssumeRole" } else { &action });
+    let planned = state.faults.plan(if action.is_empty() {
+        "AssumeRole"
+    } else {
+        &action
+    });
     if let Some(d) = planned.delay {
         tokio::time::sleep(d).await;
     }
@@ -113,31 +121,64 @@ async fn assume_role(
             .get(name)
             .filter(|v| !v.is_empty())
             .cloned()
-            .ok_or_else(|| err(400, &format!("Missing{name}"), format!("{name} is mandatory for this action.")))
+            .ok_or_else(|| {
+                err(
+                    400,
+                    &format!("Missing{name}"),
+                    format!("{name} is mandatory for this action."),
+                )
+            })
     };
     let ak = need("AccessKeyId")?;
     let signature = need("Signature")?;
     need("SignatureNonce")?;
     let timestamp = need("Timestamp")?;
-    let method = params.get("SignatureMethod").map(String::as_str).unwrap_or("");
+    let method = params
+        .get("SignatureMethod")
+        .map(String::as_str)
+        .unwrap_or("");
     if method != "HMAC-SHA1" {
-        return Err(err(400, "InvalidSignatureMethod", "Specified signature method is not supported."));
+        return Err(err(
+            400,
+            "InvalidSignatureMethod",
+            "Specified signature method is not supported.",
+        ));
     }
     if action != "AssumeRole" {
-        return Err(err(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."));
+        return Err(err(
+            404,
+            "InvalidAction.NotFound",
+            "Specified api is not found, please check your url and method.",
+        ));
     }
     if params.get("Version").map(String::as_str) != Some("2015-04-01") {
-        return Err(err(400, "InvalidVersion", "Specified parameter Version is not valid."));
+        return Err(err(
+            400,
+            "InvalidVersion",
+            "Specified parameter Version is not valid.",
+        ));
     }
     let now = OffsetDateTime::now_utc();
     let t = parse_timestamp(&timestamp).ok_or_else(|| {
-        err(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+        err(
+            400,
+            "InvalidTimeStamp.Format",
+            "Specified time stamp or date value is not well formatted.",
+        )
     })?;
     if (t - now).whole_seconds().abs() > state.opts.max_clock_skew_secs as i64 {
-        return Err(err(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."));
+        return Err(err(
+            400,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        ));
     }
     let Some((user, user_policy)) = state.users.iter().find(|(u, _)| u.access_key_id == ak) else {
-        return Err(err(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."));
+        return Err(err(
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        ));
     };
     let mut signed = params.clone();
     signed.remove("Signature");
@@ -156,7 +197,11 @@ async fn assume_role(
         let now_s = now.unix_timestamp();
         seen.retain(|_, forget_at| *forget_at > now_s);
         if seen.contains_key(&nonce) {
-            return Err(err(400, "SignatureNonceUsed", "Specified signature nonce was used already."));
+            return Err(err(
+                400,
+                "SignatureNonceUsed",
+                "Specified signature nonce was used already.",
+            ));
         }
         seen.insert(nonce, now_s + 2 * state.opts.max_clock_skew_secs as i64);
     }
@@ -165,7 +210,13 @@ async fn assume_role(
         .get("RoleArn")
         .filter(|v| !v.is_empty())
         .cloned()
-        .ok_or_else(|| err(400, "MissingParameter.RoleArn", "Parameter RoleArn is required."))?;
+        .ok_or_else(|| {
+            err(
+                400,
+                "MissingParameter.RoleArn",
+                "Parameter RoleArn is required.",
+            )
+        })?;
     let well_formed = role_arn
         .strip_prefix("acs:ram::")
         .and_then(|r| r.split_once(":role/"))
@@ -173,29 +224,51 @@ async fn assume_role(
             !acct.is_empty() && acct.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty()
         });
     if !well_formed {
-        return Err(err(400, "InvalidParameter.RoleArn", "The parameter RoleArn is wrongly formed."));
+        return Err(err(
+            400,
+            "InvalidParameter.RoleArn",
+            "The parameter RoleArn is wrongly formed.",
+        ));
     }
     if !allowed_by_all(&[user_policy], "sts:AssumeRole", &role_arn) {
-        return Err(err(403, "NoPermission", "You are not authorized to do this action. You should be authorized by RAM."));
+        return Err(err(
+            403,
+            "NoPermission",
+            "You are not authorized to do this action. You should be authorized by RAM.",
+        ));
     }
     let Some((role, _)) = state
         .roles
         .iter()
         .find(|(r, _)| r.arn.eq_ignore_ascii_case(&role_arn))
     else {
-        return Err(err(404, "EntityNotExist.Role", "The specified Role not exists ."));
+        return Err(err(
+            404,
+            "EntityNotExist.Role",
+            "The specified Role not exists .",
+        ));
     };
     let session = params
         .get("RoleSessionName")
         .filter(|v| !v.is_empty())
         .cloned()
-        .ok_or_else(|| err(400, "MissingParameter.RoleSessionName", "Parameter RoleSessionName is required."))?;
+        .ok_or_else(|| {
+            err(
+                400,
+                "MissingParameter.RoleSessionName",
+                "Parameter RoleSessionName is required.",
+            )
+        })?;
     let session_ok = (2..=64).contains(&session.len())
         && session
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".@_-".contains(&b));
     if !session_ok {
-        return Err(err(400, "InvalidParameter.RoleSessionName", "The parameter RoleSessionName is wrongly formed."));
+        return Err(err(
+            400,
+            "InvalidParameter.RoleSessionName",
+            "The parameter RoleSessionName is wrongly formed.",
+        ));
     }
     let max = role.max_session_duration;
     let duration: u64 = match params.get("DurationSeconds") {
@@ -222,7 +295,11 @@ async fn assume_role(
                 ));
             }
             Policy::parse(p).map_err(|_| {
-                err(400, "InvalidParameter.PolicyGrammar", "The parameter Policy has not passed grammar check.")
+                err(
+                    400,
+                    "InvalidParameter.PolicyGrammar",
+                    "The parameter Policy has not passed grammar check.",
+                )
             })?;
             Some(p.clone())
         }

@@ -53,7 +53,10 @@ impl TokenKey {
             }
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("{} is corrupt; delete it to issue a new key", path.display()),
+                format!(
+                    "{} is corrupt; delete it to issue a new key",
+                    path.display()
+                ),
             ));
         }
         let key: [u8; 32] = rand::thread_rng().gen();
@@ -108,7 +111,9 @@ impl TokenKey {
         let body = URL_SAFE_NO_PAD
             .decode(body)
             .map_err(|_| TokenError::Invalid)?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Invalid)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig)
+            .map_err(|_| TokenError::Invalid)?;
         if !crate::auth::constant_time_eq(&sig, &self.mac("token", &body)) {
             return Err(TokenError::Invalid);
         }

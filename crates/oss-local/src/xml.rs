@@ -29,7 +29,11 @@ impl OssError {
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {e}");
-        Self::new(500, "InternalError", "We encountered an internal error. Please try again.")
+        Self::new(
+            500,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        )
     }
 
     pub fn access_denied(message: &str) -> Self {
