@@ -51,7 +51,7 @@ pub struct Error {
     kind: ErrorKind,
     operation: &'static str,
     message: String,
-    oss: Option<OssError>,
+    oss: Option<Box<OssError>>,
     retryable: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -89,7 +89,7 @@ impl Error {
             kind: ErrorKind::Oss,
             operation,
             message,
-            oss: Some(oss),
+            oss: Some(Box::new(oss)),
             retryable,
             source: None,
         }
@@ -120,7 +120,7 @@ impl Error {
     }
     /// OSS's error document, when OSS answered with one.
     pub fn oss(&self) -> Option<&OssError> {
-        self.oss.as_ref()
+        self.oss.as_deref()
     }
     /// OSS's error code, when OSS answered with one.
     pub fn code(&self) -> Option<&str> {
@@ -148,18 +148,21 @@ impl Error {
         } else {
             ErrorKind::Network
         };
-        let mut msg = String::new();
-        let mut cur: Option<&dyn std::error::Error> = Some(&err);
-        while let Some(e) = cur {
-            let s = e.to_string();
-            if !msg.contains(&s) {
-                if !msg.is_empty() {
-                    msg.push_str(": ");
-                }
-                msg.push_str(&s);
-            }
-            cur = e.source();
+        // The innermost cause says what happened ("Connection refused"); the outer layers
+        // only repeat the URL.
+        let mut inner: &dyn std::error::Error = &err;
+        while let Some(next) = inner.source() {
+            inner = next;
         }
+        let msg = if err.is_timeout() {
+            "no answer within the timeout".to_string()
+        } else if err.is_connect() {
+            format!("cannot connect ({inner})")
+        } else if std::ptr::addr_eq(inner, &err) {
+            err.to_string()
+        } else {
+            format!("connection failed ({inner})")
+        };
         let msg = strip_query(&msg);
         Self::new(kind, operation, msg).with_source(err.without_url())
     }
