@@ -65,7 +65,7 @@ pub(crate) async fn token(
     };
     match &user {
         Some(sub) => {
-            span.record("user", sub.as_str());
+            span.record("user", tracing::field::display(sub));
             state.rate_limit(&format!("user:{sub}"))?;
         }
         None => state.rate_limit(&format!("ip:{client}"))?,
@@ -77,7 +77,10 @@ pub(crate) async fn token(
         Some(s) if s.is_empty() => None,
         Some(s) => Some(Scope::parse(&s).ok_or_else(|| AppError::invalid_scope(&s))?),
     };
-    span.record("scope", scope.map_or("default", Scope::as_str));
+    span.record(
+        "scope",
+        tracing::field::display(scope.map_or("default", Scope::as_str)),
+    );
     let template = match scope {
         None => &config.default_policy,
         Some(s) => config
@@ -122,7 +125,7 @@ pub(crate) async fn token(
             return Err(e.into());
         }
     };
-    span.record("cache", outcome.as_str());
+    span.record("cache", tracing::field::display(outcome.as_str()));
     tracing::info!(
         access_key_id = %creds.access_key_id,
         expiration = %creds.expiration,
