@@ -77,7 +77,7 @@ impl From<std::io::Error> for OssError {
     }
 }
 
-/// Escapes text for an XML element.
+/// Escapes text for an XML element (quotes stay literal, as OSS writes `<ETag>"..."</ETag>`).
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -85,8 +85,6 @@ pub(crate) fn escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             c => out.push(c),
         }
     }
