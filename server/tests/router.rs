@@ -462,3 +462,31 @@ async fn a_plain_request_id_is_echoed_and_a_forged_one_replaced() {
     let forged = send("x\" user=admin").await;
     assert_ne!(forged.headers()["x-request-id"], "x\" user=admin");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
+    let sts = FakeSts::start().await;
+    let (state, _cfg) = state(&merged(
+        base_config(&sts.endpoint()),
+        json!({"RateLimit": {"RequestsPerMinute": 1, "Burst": 1}, "TrustForwardedFor": true}),
+    ));
+    let from = |ip: &'static str| {
+        let state = state.clone();
+        async move {
+            app(state)
+                .oneshot(
+                    Request::get("/")
+                        .header("x-forwarded-for", format!("203.0.113.9, {ip}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(from("198.51.100.1").await, StatusCode::OK);
+    assert_eq!(from("198.51.100.1").await, StatusCode::TOO_MANY_REQUESTS);
+    // The proxy-added (last) address counts, not what the client wrote before it.
+    assert_eq!(from("198.51.100.2").await, StatusCode::OK);
+}
