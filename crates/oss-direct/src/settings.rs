@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 /// User settings; empty fields are filled from the token server's hints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Settings {
     /// The app token server's URL (the seed's "App server").
     pub server_url: String,

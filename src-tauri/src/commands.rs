@@ -1,0 +1,199 @@
+//! IPC commands: each translates between the UI and [`AppService`], nothing more.
+
+use crate::error::{AppError, AppResult};
+use crate::models::*;
+use crate::service::AppService;
+use std::path::{Path, PathBuf};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_dialog::{DialogExt, FilePath};
+use tauri_plugin_fs::FsExt;
+
+/// What the picker offers.
+pub const IMAGE_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "png", "gif", "webp", "bmp", "heic", "tif", "tiff",
+];
+/// Largest picked image shown as a preview before upload.
+const PREVIEW_LIMIT: u64 = 20 * 1024 * 1024;
+
+#[tauri::command]
+pub fn get_settings(service: State<'_, AppService>) -> AppSettings {
+    service.settings()
+}
+
+#[tauri::command]
+pub fn save_settings(
+    service: State<'_, AppService>,
+    settings: AppSettings,
+) -> AppResult<AppSettings> {
+    service.save_settings(settings)
+}
+
+#[tauri::command]
+pub async fn test_connection(service: State<'_, AppService>) -> AppResult<ConnectionInfo> {
+    service.test_connection().await
+}
+
+/// Opens the system image picker. On Android the picked `content://` URI is copied into the app
+/// cache (through the fs plugin), so the upload reads a real file and can resume after a restart.
+#[tauri::command]
+pub async fn pick_image<R: Runtime>(
+    app: AppHandle<R>,
+    service: State<'_, AppService>,
+) -> AppResult<Option<PickedFile>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Select Image")
+        .add_filter("Images", IMAGE_EXTENSIONS)
+        .pick_file(move |f| {
+            let _ = tx.send(f);
+        });
+    let Some(picked) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = match picked {
+        FilePath::Path(p) => p,
+        FilePath::Url(url) if url.scheme() == "file" => url
+            .to_file_path()
+            .map_err(|_| AppError::Invalid(format!("cannot use {url}")))?,
+        FilePath::Url(url) => copy_to_cache(&app, &service, url)?,
+    };
+    describe(&service, &path).map(Some)
+}
+
+fn copy_to_cache<R: Runtime>(
+    app: &AppHandle<R>,
+    service: &AppService,
+    url: url::Url,
+) -> AppResult<PathBuf> {
+    let name = url
+        .path_segments()
+        .and_then(|mut s| s.next_back().map(str::to_string))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "image".into());
+    let name = percent_decode(&name);
+    let dir = service.dirs().cache.join("picked");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| AppError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let dest = dir.join(format!("{stamp}-{}", name.replace(['/', '\\'], "_")));
+    let mut src = app
+        .fs()
+        .open(
+            FilePath::Url(url.clone()),
+            tauri_plugin_fs::OpenOptions::new().read(true).clone(),
+        )
+        .map_err(|e| AppError::Io(format!("cannot read the picked file {url}: {e}")))?;
+    let mut out = std::fs::File::create(&dest).map_err(|e| {
+        AppError::Io(format!(
+            "cannot copy the picked file into the app cache: {e}"
+        ))
+    })?;
+    std::io::copy(&mut src, &mut out).map_err(|e| {
+        AppError::Io(format!(
+            "cannot copy the picked file into the app cache: {e}"
+        ))
+    })?;
+    Ok(dest)
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(s.as_bytes())
+        .next()
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.into_owned()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .unwrap_or_else(|| s.to_string())
+}
+
+fn describe(service: &AppService, path: &Path) -> AppResult<PickedFile> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| AppError::Io(format!("cannot read {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(AppError::Invalid(format!(
+            "{} is not a file",
+            path.display()
+        )));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(service.describe(&path.to_string_lossy(), &name, meta.len()))
+}
+
+/// Describes a file given by path (drag and drop, tests).
+#[tauri::command]
+pub fn describe_file(service: State<'_, AppService>, path: String) -> AppResult<PickedFile> {
+    describe(&service, Path::new(&path))
+}
+
+/// The picked image as a `data:` URL for the preview (none above 20 MB).
+#[tauri::command]
+pub fn preview_file(path: String) -> AppResult<Option<String>> {
+    use base64::Engine;
+    let p = Path::new(&path);
+    let meta =
+        std::fs::metadata(p).map_err(|e| AppError::Io(format!("cannot read {path}: {e}")))?;
+    if meta.len() > PREVIEW_LIMIT {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(p).map_err(|e| AppError::Io(format!("cannot read {path}: {e}")))?;
+    let mime = oss_direct::object::content_type_for(p);
+    Ok(Some(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )))
+}
+
+fn forward(channel: Channel<UploadEvent>) -> impl Fn(UploadEvent) + Send + Sync + 'static {
+    move |e| {
+        let _ = channel.send(e);
+    }
+}
+
+#[tauri::command]
+pub async fn start_upload(
+    service: State<'_, AppService>,
+    request: UploadRequest,
+    on_event: Channel<UploadEvent>,
+) -> AppResult<UploadResult> {
+    let local = PathBuf::from(&request.path);
+    service
+        .start_upload(request, local, forward(on_event))
+        .await
+}
+
+#[tauri::command]
+pub async fn resume_upload(
+    service: State<'_, AppService>,
+    id: String,
+    on_event: Channel<UploadEvent>,
+) -> AppResult<UploadResult> {
+    service.resume_upload(&id, forward(on_event)).await
+}
+
+#[tauri::command]
+pub fn pause_upload(service: State<'_, AppService>, id: String) -> AppResult<()> {
+    service.pause_upload(&id)
+}
+
+#[tauri::command]
+pub async fn cancel_upload(service: State<'_, AppService>, id: String) -> AppResult<HistoryEntry> {
+    service.cancel_upload(&id).await
+}
+
+#[tauri::command]
+pub fn get_history(service: State<'_, AppService>) -> Vec<HistoryEntry> {
+    service.history()
+}
+
+#[tauri::command]
+pub async fn get_previews(service: State<'_, AppService>, key: String) -> AppResult<Previews> {
+    service.previews(&key).await
+}

@@ -1,0 +1,112 @@
+//! The app's error: a message the user can act on, and a kind the UI can place it by.
+
+use serde::Serialize;
+
+/// What went wrong, worded for the person holding the phone.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// From the OSS library (token server, OSS, file, network).
+    #[error("{}", explain(.0))]
+    Oss(#[from] oss_direct::Error),
+    /// Bad input from the UI.
+    #[error("{0}")]
+    Invalid(String),
+    /// A local file or folder problem.
+    #[error("{0}")]
+    Io(String),
+    /// No such upload in the history.
+    #[error("there is no upload {0} in the history")]
+    UnknownUpload(String),
+}
+
+impl AppError {
+    /// A stable name for the UI: `server`, `denied`, `network`, `file`, `paused`, `integrity`,
+    /// `input` or `oss`.
+    pub fn kind(&self) -> &'static str {
+        use oss_direct::ErrorKind as K;
+        match self {
+            AppError::Oss(e) => match e.kind() {
+                K::Credentials => "server",
+                K::Oss if e.code() == Some("AccessDenied") => "denied",
+                K::Oss => "oss",
+                K::Network | K::Timeout => "network",
+                K::Io | K::FileChanged | K::Checkpoint => "file",
+                K::Cancelled => "paused",
+                K::Integrity => "integrity",
+                K::InvalidInput => "input",
+                _ => "oss",
+            },
+            AppError::Invalid(_) => "input",
+            AppError::Io(_) => "file",
+            AppError::UnknownUpload(_) => "input",
+        }
+    }
+}
+
+fn explain(e: &oss_direct::Error) -> String {
+    use oss_direct::ErrorKind as K;
+    match (e.kind(), e.code()) {
+        (K::Oss, Some("AccessDenied")) => format!(
+            "OSS refused {} (AccessDenied): the token does not allow this object. Check the object name prefix in Settings.",
+            e.operation()
+        ),
+        (K::Oss, Some("NoSuchBucket")) => {
+            "OSS has no such bucket: check Bucket and Region in Settings.".to_string()
+        }
+        (K::Network | K::Timeout, _) => format!(
+            "The network failed during {} ({}). A resumable upload keeps its place: tap Resume when you are back online.",
+            e.operation(),
+            e.message()
+        ),
+        _ => e.to_string(),
+    }
+}
+
+impl Serialize for AppError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("AppError", 3)?;
+        st.serialize_field("kind", self.kind())?;
+        st.serialize_field(
+            "code",
+            &match self {
+                AppError::Oss(e) => e.code().map(str::to_string),
+                _ => None,
+            },
+        )?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+/// `Result` with [`AppError`].
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oss_direct::{Error, ErrorKind, OssError};
+
+    #[test]
+    fn serializes_kind_code_and_message() {
+        let e = AppError::from(Error::from_oss(
+            "PutObject",
+            OssError {
+                status: 403,
+                code: "AccessDenied".into(),
+                ..Default::default()
+            },
+        ));
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["kind"], "denied");
+        assert_eq!(v["code"], "AccessDenied");
+        assert!(v["message"].as_str().unwrap().contains("prefix"));
+        let e = AppError::from(Error::new(
+            ErrorKind::Network,
+            "UploadPart",
+            "cannot connect",
+        ));
+        assert_eq!(e.kind(), "network");
+        assert!(e.to_string().contains("Resume"));
+    }
+}

@@ -1,0 +1,79 @@
+//! The oss-direct app: Tauri 2 for desktop, Android and iOS.
+//!
+//! `run_app(builder)` builds the app on any runtime, so tests pass
+//! `tauri::test::mock_builder()`; `run()` is the real entry point (and the mobile one).
+
+pub mod commands;
+pub mod error;
+pub mod models;
+pub mod service;
+pub mod store;
+
+use service::{AppService, Dirs};
+use std::path::PathBuf;
+use tauri::{Manager, Runtime};
+
+/// Environment variable that moves the app's data (settings, history, checkpoints) and cache
+/// folders, for tests and side-by-side installs.
+pub const DATA_DIR_ENV: &str = "OSS_DIRECT_DATA_DIR";
+/// Environment variable with an App server URL used when none is saved yet (the demo sets it).
+pub const SERVER_ENV: &str = "OSS_DIRECT_SERVER";
+
+/// Builds the app on `builder`'s runtime: plugins, state, commands.
+pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::App<R> {
+    builder
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_fs::init())
+        .setup(|app| {
+            let dirs = match std::env::var_os(DATA_DIR_ENV) {
+                Some(d) => {
+                    let d = PathBuf::from(d);
+                    Dirs {
+                        cache: d.join("cache"),
+                        data: d,
+                    }
+                }
+                None => Dirs {
+                    data: app.path().app_data_dir()?,
+                    cache: app.path().app_cache_dir()?,
+                },
+            };
+            let service = AppService::new(dirs);
+            let mut s = service.settings();
+            if s.oss.server_url.is_empty() {
+                if let Ok(url) = std::env::var(SERVER_ENV) {
+                    s.oss.server_url = url;
+                    service.save_settings(s)?;
+                }
+            }
+            app.manage(service);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::get_settings,
+            commands::save_settings,
+            commands::test_connection,
+            commands::pick_image,
+            commands::describe_file,
+            commands::preview_file,
+            commands::start_upload,
+            commands::resume_upload,
+            commands::pause_upload,
+            commands::cancel_upload,
+            commands::get_history,
+            commands::get_previews,
+        ])
+        .build(tauri::generate_context!())
+        .expect("the app could not be built")
+}
+
+/// Starts the app.
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+    run_app(tauri::Builder::default()).run(|_, _| {});
+}

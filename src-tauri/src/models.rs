@@ -1,0 +1,187 @@
+//! The types that cross IPC, in the camelCase the UI uses.
+
+use oss_direct::{Settings, UploadMode};
+use serde::{Deserialize, Serialize};
+
+/// Everything on the Settings screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AppSettings {
+    /// App server URL, bucket, region, endpoint, prefix, signature version.
+    #[serde(flatten)]
+    pub oss: Settings,
+    /// Auto, simple or resumable.
+    pub upload_mode: UploadMode,
+    /// Part size in bytes for resumable uploads.
+    pub part_size: u64,
+    /// Parts in flight.
+    pub concurrency: usize,
+    /// Sent as `Authorization: Bearer` when the token server requires sign-in.
+    pub user_token: String,
+    /// Text of the watermarked preview.
+    pub watermark_text: String,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            oss: Settings::default(),
+            upload_mode: UploadMode::Auto,
+            part_size: oss_direct::resumable::DEFAULT_PART_SIZE,
+            concurrency: oss_direct::resumable::DEFAULT_CONCURRENCY,
+            user_token: String::new(),
+            watermark_text: "oss-direct".into(),
+        }
+    }
+}
+
+/// What "Test connection" shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionInfo {
+    /// The settings, with empty fields filled from the server's hints.
+    pub settings: AppSettings,
+    /// When the token expires (RFC 3339).
+    pub expiration: String,
+    /// Seconds it has left.
+    pub seconds_left: i64,
+    /// The endpoint uploads go to.
+    pub endpoint: String,
+}
+
+/// A picked file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PickedFile {
+    /// A path, or a `content://` URI on Android.
+    pub path: String,
+    /// The file's name.
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// The object name suggested for it (prefix + name).
+    pub suggested_key: String,
+}
+
+/// Start an upload.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadRequest {
+    /// The UI's id for this upload (used to pause, resume and cancel it).
+    pub id: String,
+    /// What [`PickedFile::path`] said.
+    pub path: String,
+    /// Object name.
+    pub key: String,
+    /// Overrides the setting for this upload.
+    #[serde(default)]
+    pub mode: Option<UploadMode>,
+}
+
+/// Messages on the upload's channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "event")]
+pub enum UploadEvent {
+    /// The upload began (after a resume, `bytesDone` starts where the last run stopped).
+    #[serde(rename_all = "camelCase")]
+    Started {
+        /// `simple` or `resumable`.
+        mode: String,
+        /// Bytes in all.
+        bytes_total: u64,
+    },
+    /// Bytes and parts done.
+    #[serde(rename_all = "camelCase")]
+    Progress {
+        /// Bytes sent.
+        bytes_done: u64,
+        /// Bytes in all.
+        bytes_total: u64,
+        /// Parts done.
+        parts_done: u32,
+        /// Parts in all.
+        parts_total: u32,
+    },
+}
+
+/// The state of an upload in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadState {
+    /// Being sent.
+    Uploading,
+    /// Stopped with its checkpoint kept: can be resumed.
+    Paused,
+    /// Failed; `resumable` says whether Resume can finish it.
+    Failed,
+    /// In OSS, CRC-64 verified.
+    Done,
+    /// Cancelled and removed from OSS.
+    Cancelled,
+}
+
+/// One upload in the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// The UI's id.
+    pub id: String,
+    /// Object name.
+    pub key: String,
+    /// Bucket.
+    pub bucket: String,
+    /// The file as picked (path or URI).
+    pub source: String,
+    /// The file uploaded from (a copy in the app cache on mobile).
+    pub local_path: String,
+    /// File name.
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// Whether it is a resumable upload.
+    pub resumable: bool,
+    /// State.
+    pub state: UploadState,
+    /// Bytes known to be in OSS.
+    pub bytes_done: u64,
+    /// ETag, once done.
+    pub etag: Option<String>,
+    /// CRC-64, once done and verified.
+    pub crc64: Option<String>,
+    /// The last error, for failed uploads.
+    pub error: Option<String>,
+    /// Unix seconds.
+    pub started_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// What a finished upload shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadResult {
+    /// The history entry.
+    pub entry: HistoryEntry,
+    /// Parts an earlier run had already sent.
+    pub resumed_parts: u32,
+    /// Why an earlier checkpoint was not used, if it was not.
+    pub restarted: Option<String>,
+}
+
+/// Thumbnail, watermark and link of an uploaded image.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Previews {
+    /// `data:` URL of the IMG thumbnail.
+    pub thumbnail: Option<String>,
+    /// `data:` URL of the watermarked preview.
+    pub watermarked: Option<String>,
+    /// A presigned GET URL of the original (1 hour).
+    pub signed_url: Option<String>,
+    /// The `x-oss-process` values used.
+    pub thumbnail_process: String,
+    /// The watermark's `x-oss-process` value.
+    pub watermark_process: String,
+    /// Why previews are missing, if they are.
+    pub error: Option<String>,
+}
