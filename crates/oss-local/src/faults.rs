@@ -168,7 +168,7 @@ impl Faults {
                     millis,
                     count,
                 } if planned.delay.is_none()
-                    && count.map_or(true, |c| c > 0)
+                    && !matches!(count, Some(0))
                     && matches(op, operation) =>
                 {
                     if let Some(c) = count {
@@ -181,7 +181,7 @@ impl Faults {
         }
         s.rules.retain(|r| match r {
             FaultSpec::Fail { count, .. } | FaultSpec::Cut { count, .. } => *count > 0,
-            FaultSpec::Latency { count, .. } => count.map_or(true, |c| c > 0),
+            FaultSpec::Latency { count, .. } => !matches!(count, Some(0)),
             _ => true,
         });
         planned
