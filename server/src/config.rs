@@ -45,9 +45,14 @@ pub const MIN_TOKEN_EXPIRE_SECONDS: u64 = 900;
 /// Upper bound of a role's `MaxSessionDuration`.
 pub const MAX_TOKEN_EXPIRE_SECONDS: u64 = 43_200;
 
-/// The prefix each authenticated user gets below `ObjectPrefix`.
+/// The prefix each authenticated user gets below `ObjectPrefix`: `<ObjectPrefix>/users/<sub>/`,
+/// with the `/` after `ObjectPrefix` added only when it does not end with one already.
 pub fn user_prefix(object_prefix: &str, sub: &str) -> String {
-    format!("{object_prefix}users/{sub}/")
+    if object_prefix.is_empty() || object_prefix.ends_with('/') {
+        format!("{object_prefix}users/{sub}/")
+    } else {
+        format!("{object_prefix}/users/{sub}/")
+    }
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -573,7 +578,7 @@ fn parse_endpoint(s: &str) -> Result<Url, String> {
             "{s:?} must start with https:// (or http:// for a local server)"
         ));
     }
-    if url.host_str().map_or(true, str::is_empty) {
+    if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("{s:?} has no host"));
     }
     if url.query().is_some() || url.fragment().is_some() {

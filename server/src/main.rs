@@ -71,6 +71,9 @@ async fn serve(args: Args, config: Config) -> Result<(), String> {
     if config.auth.is_none() {
         tracing::warn!("caller authentication is off: anyone who reaches this port gets a token (demo only; see Auth in README)");
     }
+    if config.auth.is_none() && config.object_prefix.is_empty() {
+        tracing::warn!("ObjectPrefix is empty: tokens cover the whole bucket");
+    }
     if config.sts_endpoint.scheme() == "http" && !is_loopback_host(&config.sts_endpoint) {
         tracing::warn!(sts = %config.sts_endpoint, "StsEndpoint is plain http to a remote host: credentials would cross the network unencrypted");
     }

@@ -460,3 +460,10 @@ fn rate_limit_and_cache_can_be_turned_off() {
 fn comment_keys_are_ignored() {
     assert!(load(with(base(), "_comment", json!("for the demo"))).is_ok());
 }
+
+#[test]
+fn user_prefix_joins_with_one_slash() {
+    assert_eq!(user_prefix("", "alice"), "users/alice/");
+    assert_eq!(user_prefix("app/", "alice"), "app/users/alice/");
+    assert_eq!(user_prefix("app", "alice"), "app/users/alice/");
+}
