@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Official SDK conformance: runs oss2, alibabacloud-oss-v2 and the STS SDK (from PyPI, in a venv
+# under ~/.cache/oss-direct/venv) against a fresh oss-local on free loopback ports.
+# Tests: crates/oss-local/tests/python/ and, when present, server/tests/python/.
+# They get OSS_LOCAL_ENDPOINT, OSS_LOCAL_STS_ENDPOINT and OSS_LOCAL_REGION.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+PY_PACKAGES=(oss2 alibabacloud-oss-v2 aliyun-python-sdk-sts aliyun-python-sdk-core pytest)
+PY_IMPORTS="import oss2, alibabacloud_oss_v2, aliyunsdksts, aliyunsdkcore, pytest"
+
+if ! command -v python3 >/dev/null; then apt_install python3 python3-venv; fi
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+  log "creating the Python venv at $VENV"
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "$PY_IMPORTS" 2>/dev/null; then
+  log "installing ${PY_PACKAGES[*]} into $VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
+fi
+
+log "building oss-local"
+cargo build --quiet -p oss-local --bin oss-local
+BIN="$CARGO_TARGET_DIR/debug/oss-local"
+
+WORK="$(mktemp -d)"
+PID=""
+cleanup() {
+  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+    kill "$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+"$BIN" --demo --listen 127.0.0.1:0 --sts-listen 127.0.0.1:0 \
+  --data-dir "$WORK/data" --ready-file "$WORK/ready.json" >"$WORK/stdout" 2>"$WORK/stderr" &
+PID=$!
+for _ in $(seq 1 300); do
+  [ -s "$WORK/ready.json" ] && break
+  if ! kill -0 "$PID" 2>/dev/null; then
+    echo "oss-local exited before it was ready:" >&2
+    cat "$WORK/stderr" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+[ -s "$WORK/ready.json" ] || { echo "oss-local did not become ready in 30 s" >&2; exit 1; }
+
+ready() { "$VENV/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$WORK/ready.json" "$1"; }
+OSS_LOCAL_ENDPOINT="$(ready oss_endpoint)"
+OSS_LOCAL_STS_ENDPOINT="$(ready sts_endpoint)"
+OSS_LOCAL_REGION="$(ready region)"
+export OSS_LOCAL_ENDPOINT OSS_LOCAL_STS_ENDPOINT OSS_LOCAL_REGION
+log "oss-local at $OSS_LOCAL_ENDPOINT (STS $OSS_LOCAL_STS_ENDPOINT, region $OSS_LOCAL_REGION)"
+
+SUITES=(crates/oss-local/tests/python)
+[ -d server/tests/python ] && SUITES+=(server/tests/python)
+
+status=0
+for suite in "${SUITES[@]}"; do
+  log "pytest $suite"
+  set +e
+  (cd "$suite" && NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
+    "$VENV/bin/python" -m pytest -q -p no:cacheprovider .)
+  rc=$?
+  set -e
+  if [ "$rc" -eq 5 ]; then
+    echo "pytest found no tests in $suite: that is a failure here" >&2
+    status=1
+  elif [ "$rc" -ne 0 ]; then
+    status=$rc
+  fi
+done
+exit "$status"
