@@ -26,6 +26,9 @@ struct Args {
     /// Log format.
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     log_format: String,
+    /// Check the configuration and policies, print one line, and exit (0 if good, 2 if not).
+    #[arg(long)]
+    check: bool,
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.check {
+        println!(
+            "{}: OK (role {}, {} s tokens, scopes: default{}, auth: {})",
+            config.file.display(),
+            config.role_arn,
+            config.token_expire_seconds,
+            config
+                .scope_names()
+                .iter()
+                .map(|s| format!(", {s}"))
+                .collect::<String>(),
+            if config.auth.is_some() { "jwt" } else { "off" },
+        );
+        return ExitCode::SUCCESS;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -34,7 +34,7 @@ pub async fn log_requests(request: Request, next: Next) -> Response {
     async move {
         let mut response = next.run(request).await;
         let status = response.status().as_u16();
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let latency_ms = started.elapsed().as_micros() as f64 / 1000.0;
         if status >= 500 {
             tracing::warn!(status, latency_ms, "request failed");
         } else {

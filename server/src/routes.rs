@@ -129,7 +129,7 @@ pub(crate) async fn token(
     tracing::info!(
         access_key_id = %creds.access_key_id,
         expiration = %creds.expiration,
-        "token issued"
+        "token served"
     );
 
     let body = TokenBody {

@@ -110,6 +110,27 @@ fn an_invalid_or_unreadable_policy_stops_start_up() {
 }
 
 #[test]
+fn check_validates_and_exits() {
+    let cfg = write_config(&merged(
+        base_config("https://sts.aliyuncs.com"),
+        json!({"Scopes": ["read"]}),
+    ));
+    let out = std::process::Command::new(BIN)
+        .arg("--check")
+        .arg("--config")
+        .arg(&cfg.file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(": OK (role ") && stdout.contains("scopes: default, read"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(STS_KEY_SECRET));
+}
+
+#[test]
 fn a_missing_config_file_is_named() {
     let line = refused(Path::new("/nonexistent/config.json"));
     assert!(
