@@ -228,8 +228,7 @@ async fn resumable_upload_reports_progress_in_order_up_to_the_size() {
         (out.upload.resumed_parts, out.upload.uploaded_parts),
         (0, 10)
     );
-    let seen = seen.lock().unwrap();
-    let last = seen.last().unwrap();
+    let last = *seen.lock().unwrap().last().unwrap();
     assert_eq!(
         (last.bytes_done, last.parts_done, last.parts_total),
         (1_000_000, 10, 10)
