@@ -278,16 +278,17 @@ impl StsClient {
             status,
             reason,
         };
+        let service_error = |e: StsErrorJson| StsError::Service {
+            status,
+            code: e.code,
+            // STS echoes its string-to-sign on SignatureDoesNotMatch, which names the RAM user's
+            // AccessKey ID; the app has no business knowing it.
+            message: e.message.replace(&self.access_key.id, "***"),
+            request_id: e.request_id,
+        };
         if !(200..300).contains(&status) {
             return match serde_json::from_slice::<StsErrorJson>(body) {
-                Ok(e) => Err(StsError::Service {
-                    status,
-                    code: e.code,
-                    // STS echoes its string-to-sign on SignatureDoesNotMatch, which names the RAM
-                    // user's AccessKey ID; the app has no business knowing it.
-                    message: e.message.replace(&self.access_key.id, "***"),
-                    request_id: e.request_id,
-                }),
+                Ok(e) => Err(service_error(e)),
                 Err(_) => Err(bad(format!(
                     "not an STS error document ({} bytes)",
                     body.len()
@@ -297,9 +298,13 @@ impl StsClient {
         // Never put the body in an error: on success it holds the credentials.
         let parsed: AssumeRoleResponse = serde_json::from_slice(body)
             .map_err(|e| bad(format!("not JSON ({})", e.classify_name())))?;
-        let c = parsed
-            .credentials
-            .ok_or_else(|| bad("no Credentials in the answer".into()))?;
+        let Some(c) = parsed.credentials else {
+            // A gateway may answer 200 with an error document.
+            return Err(match serde_json::from_slice::<StsErrorJson>(body) {
+                Ok(e) => service_error(e),
+                Err(_) => bad("no Credentials in the answer".into()),
+            });
+        };
         if c.access_key_id.is_empty()
             || c.access_key_secret.is_empty()
             || c.security_token.is_empty()
@@ -456,5 +461,14 @@ mod tests {
         assert!(!e.to_string().contains("secret-ish"));
         let e = client().parse_answer(502, b"Bad Gateway").unwrap_err();
         assert!(matches!(e, StsError::BadResponse { status: 502, .. }));
+        let e = client()
+            .parse_answer(200, br#"{"RequestId":"R"}"#)
+            .unwrap_err();
+        assert!(matches!(e, StsError::BadResponse { status: 200, .. }));
+        let e = client()
+            .parse_answer(200, br#"{"Code":"Throttling.User","Message":"slow down"}"#)
+            .unwrap_err();
+        assert!(e.is_retryable());
+        assert!(matches!(e, StsError::Service { ref code, .. } if code == "Throttling.User"));
     }
 }

@@ -213,6 +213,7 @@ impl Server {
     }
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_flow_logs_requests_but_no_secret_and_stops_on_sigterm() {
     let sts = FakeSts::start().await;
