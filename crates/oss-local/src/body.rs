@@ -70,6 +70,17 @@ impl RequestBody {
         }
     }
 
+    /// Reads and drops the rest of the body, up to `limit` bytes (then the connection closes).
+    pub async fn drain(&mut self, limit: u64) {
+        let start = self.read;
+        while self.read - start < limit {
+            match self.chunk().await {
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+    }
+
     /// Reads the whole body into memory (for small XML/form bodies), refusing more than `max`.
     pub async fn collect(&mut self, max: usize) -> Result<Vec<u8>, OssError> {
         let mut out = Vec::new();

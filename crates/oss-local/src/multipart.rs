@@ -349,6 +349,7 @@ pub(crate) async fn complete(
     };
     let meta = state.storage.commit(bucket, meta, temp)?;
     std::fs::remove_dir_all(&dir)?;
+    state.forget_upload_lock(&id);
 
     let url = target.param("encoding-type") == Some("url");
     let mut w = XmlWriter::new("CompleteMultipartUploadResult");
@@ -388,6 +389,7 @@ pub(crate) async fn abort(
         return Err(OssError::no_such_upload(&id));
     }
     std::fs::remove_dir_all(&dir)?;
+    state.forget_upload_lock(&id);
     Ok(http::Response::builder()
         .status(204)
         .body(Body::empty())

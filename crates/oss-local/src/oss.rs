@@ -235,6 +235,9 @@ pub(crate) fn error_response(e: &OssError, request_id: &str, host: &str, head: b
         .expect("valid response")
 }
 
+/// How much of an unread request body is read and dropped before an error answer.
+const DRAIN_LIMIT: u64 = 256 * 1024 * 1024;
+
 pub(crate) async fn handle(
     state: &State,
     parts: &http::request::Parts,
@@ -267,6 +270,8 @@ pub(crate) async fn handle(
             if e.status.is_server_error() || e.status.as_u16() == 403 {
                 tracing::info!(op = op.name(), code = %e.code, "refused");
             }
+            // Read what the client is still sending, so it sees the error instead of a reset.
+            body.drain(DRAIN_LIMIT).await;
             error_response(&e, request_id, &target.host, head)
         }
     }

@@ -41,6 +41,12 @@ impl State {
         let mut m = self.upload_locks.lock().unwrap_or_else(|e| e.into_inner());
         m.entry(upload_id.to_string()).or_default().clone()
     }
+
+    /// Drops the lock of a finished upload (holders keep their `Arc`).
+    pub fn forget_upload_lock(&self, upload_id: &str) {
+        let mut m = self.upload_locks.lock().unwrap_or_else(|e| e.into_inner());
+        m.remove(upload_id);
+    }
 }
 
 /// Which API a listener serves.
