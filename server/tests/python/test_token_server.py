@@ -39,11 +39,18 @@ pytestmark = pytest.mark.skipif(
 
 
 def server_binary():
+    """The binary under test: APP_TOKEN_SERVER_BIN, else the debug build (built if missing)."""
     path = os.environ.get("APP_TOKEN_SERVER_BIN")
     if path:
         return Path(path)
     target = os.environ.get("CARGO_TARGET_DIR", str(Path.home() / ".cache/oss-direct/target"))
-    return Path(target) / "debug" / "app-token-server"
+    binary = Path(target) / "debug" / "app-token-server"
+    if not binary.exists():
+        subprocess.run(
+            ["cargo", "build", "--quiet", "-p", "app-token-server"],
+            cwd=str(REPO), check=True, env={**os.environ, "CARGO_TARGET_DIR": target},
+        )
+    return binary
 
 
 def free_port():
@@ -90,7 +97,7 @@ def start_server(tmp_path):
 
     def start(extra=None):
         binary = server_binary()
-        assert binary.exists(), f"build it first: cargo build -p app-token-server ({binary})"
+        assert binary.exists(), f"no app-token-server binary at {binary}"
         config = {
             "AccessKeyID": "LTAI5tLocalDemoKey",
             "AccessKeySecret": "LocalDemoSecret",
