@@ -39,11 +39,15 @@ use time::OffsetDateTime;
 pub use auth::{check_subject, JwtVerifier, MAX_SUBJECT_LEN};
 pub use cache::{CacheKey, CacheOutcome, TokenCache, REFRESH_MARGIN};
 pub use config::{
-    user_prefix, Config, ConfigError, RateLimitConfig, ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET,
-    ENV_JWT_HS256_SECRET, MAX_TOKEN_EXPIRE_SECONDS, MIN_TOKEN_EXPIRE_SECONDS,
+    check_role_session_name, user_prefix, Config, ConfigError, RateLimitConfig, ENV_ACCESS_KEY_ID,
+    ENV_ACCESS_KEY_SECRET, ENV_JWT_HS256_SECRET, MAX_TOKEN_EXPIRE_SECONDS,
+    MIN_TOKEN_EXPIRE_SECONDS,
 };
 pub use error::AppError;
-pub use policy::{validate_policy, PolicyTemplate, Scope, STS_POLICY_MAX_LEN};
+pub use policy::{
+    check_bucket_name, check_object_prefix, validate_policy, PolicyTemplate, Scope,
+    STS_POLICY_MAX_LEN,
+};
 pub use ratelimit::ClientRateLimit;
 pub use request_log::REQUEST_ID_HEADER;
 pub use sts::{
