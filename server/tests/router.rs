@@ -490,3 +490,43 @@ async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
     // The proxy-added (last) address counts, not what the client wrote before it.
     assert_eq!(from("198.51.100.2").await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn rs256_tokens_from_the_login_service_are_accepted() {
+    let sts = FakeSts::start().await;
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let cfg_value = merged(
+        base_config(&sts.endpoint()),
+        json!({"Auth": {"Jwt": {"Rs256PublicKeyFile": "jwt_public.pem", "Issuer": "login"}}}),
+    );
+    let cfg = write_config(&cfg_value);
+    std::fs::copy(
+        format!("{fixtures}/jwt_test_public.pem"),
+        cfg.dir.path().join("jwt_public.pem"),
+    )
+    .unwrap();
+    let state = AppState::new(Config::load_with_env(&cfg.file, &|_| None).unwrap());
+    let private = std::fs::read(format!("{fixtures}/jwt_test_private.pem")).unwrap();
+    let claims =
+        json!({"sub": "carol", "iss": "login", "exp": jsonwebtoken::get_current_timestamp() + 60});
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(&private).unwrap(),
+    )
+    .unwrap();
+    let (status, _, body) = get(&state, "/", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ObjectPrefix"], "uploads/users/carol/");
+    // The same claims signed HS256 with the public key as the secret are refused.
+    let public = std::fs::read(format!("{fixtures}/jwt_test_public.pem")).unwrap();
+    let confused = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(&public),
+    )
+    .unwrap();
+    let (status, _, body) = get(&state, "/", Some(&confused)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_error(&body, status, "InvalidBearerToken");
+}
