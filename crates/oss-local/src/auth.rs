@@ -169,7 +169,9 @@ pub(crate) fn authenticate(
                     .trim()
                     .rsplit_once(':')
                     .ok_or_else(invalid_auth_header)?;
+                // Browsers cannot set Date; OSS then takes x-oss-date in its place.
                 let date = header("date")
+                    .or_else(|| header("x-oss-date"))
                     .ok_or_else(|| OssError::access_denied("Missing Date header."))?
                     .to_string();
                 let t = httpdate::parse_http_date(&date)

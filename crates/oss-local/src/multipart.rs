@@ -1,4 +1,4 @@
-//! Multipart upload: Initiate, UploadPart, ListParts, Complete, Abort.
+//! Multipart upload: Initiate, UploadPart, ListParts, Complete, Abort, ListMultipartUploads.
 //!
 //! An upload is a folder `buckets/<bucket>/uploads/<UPLOAD_ID>/` holding `upload.json` and, per
 //! part, `part-<n>.json` (the commit point) and its data file. Parts are written to temporary
@@ -394,4 +394,63 @@ pub(crate) async fn abort(
         .status(204)
         .body(Body::empty())
         .expect("valid response"))
+}
+
+pub(crate) fn list_uploads(state: &State, target: &Target, bucket: &str) -> Result<Resp, OssError> {
+    let prefix = target.param("prefix").unwrap_or("");
+    let key_marker = target.param("key-marker").unwrap_or("");
+    let id_marker = target.param("upload-id-marker").unwrap_or("");
+    let max: usize = match target.param("max-uploads") {
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| OssError::invalid_argument("max-uploads must be between 1 and 1000."))?,
+        None => 1000,
+    };
+    let mut uploads: Vec<(String, String, i64)> = Vec::new();
+    for e in std::fs::read_dir(state.storage.bucket_dir(bucket).join("uploads"))?.flatten() {
+        let id = e.file_name().to_string_lossy().to_string();
+        if let Some(u) = read_json::<Upload>(&e.path().join("upload.json"))? {
+            let after = (u.key.as_str(), id.as_str()) > (key_marker, id_marker);
+            if u.key.starts_with(prefix) && (key_marker.is_empty() || after) {
+                uploads.push((u.key, id, u.initiated));
+            }
+        }
+    }
+    uploads.sort();
+    let truncated = uploads.len() > max;
+    uploads.truncate(max);
+    let url = target.param("encoding-type") == Some("url");
+    let mut w = XmlWriter::new("ListMultipartUploadsResult");
+    w.elem("Bucket", bucket);
+    if url {
+        w.elem("EncodingType", "url");
+    }
+    w.elem("KeyMarker", &encode_name(key_marker, url));
+    w.elem("UploadIdMarker", id_marker);
+    let (next_key, next_id) = uploads
+        .last()
+        .map(|(k, i, _)| (k.as_str(), i.as_str()))
+        .unwrap_or(("", ""));
+    w.elem("NextKeyMarker", &encode_name(next_key, url));
+    w.elem("NextUploadIdMarker", next_id);
+    w.elem("Delimiter", "");
+    w.elem("Prefix", &encode_name(prefix, url));
+    w.elem("MaxUploads", &max.to_string());
+    w.elem("IsTruncated", if truncated { "true" } else { "false" });
+    for (k, id, initiated) in &uploads {
+        w.open("Upload");
+        w.elem("Key", &encode_name(k, url));
+        w.elem("UploadId", id);
+        w.elem(
+            "Initiated",
+            &iso8601(
+                time::OffsetDateTime::from_unix_timestamp(*initiated)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            ),
+        );
+        w.close();
+    }
+    Ok(xml_response(w.finish()))
 }

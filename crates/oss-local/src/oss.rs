@@ -48,6 +48,7 @@ pub(crate) enum Op {
     CompleteMultipartUpload,
     AbortMultipartUpload,
     ListParts,
+    ListMultipartUploads,
     Unsupported,
 }
 
@@ -66,6 +67,7 @@ impl Op {
             Op::CompleteMultipartUpload => "CompleteMultipartUpload",
             Op::AbortMultipartUpload => "AbortMultipartUpload",
             Op::ListParts => "ListParts",
+            Op::ListMultipartUploads => "ListMultipartUploads",
             Op::Unsupported => "Unsupported",
         }
     }
@@ -82,6 +84,7 @@ impl Op {
             Op::ListObjects | Op::ListObjectsV2 => "oss:ListObjects",
             Op::AbortMultipartUpload => "oss:AbortMultipartUpload",
             Op::ListParts => "oss:ListParts",
+            Op::ListMultipartUploads => "oss:ListMultipartUploads",
             Op::Unsupported => "oss:Unsupported",
         }
     }
@@ -99,6 +102,7 @@ impl Op {
             (true, "DELETE") if t.has("uploadId") => Op::AbortMultipartUpload,
             (true, "DELETE") if t.query.is_empty() => Op::DeleteObject,
             (false, "GET") if t.param("list-type") == Some("2") => Op::ListObjectsV2,
+            (false, "GET") if t.has("uploads") => Op::ListMultipartUploads,
             (false, "GET")
                 if t.query
                     .iter()
@@ -362,6 +366,7 @@ async fn run(
         }
         Op::AbortMultipartUpload => crate::multipart::abort(state, target, bucket, key).await,
         Op::ListParts => crate::multipart::list_parts(state, target, bucket, key),
+        Op::ListMultipartUploads => crate::multipart::list_uploads(state, target, bucket),
         Op::Unsupported => Err(OssError::new(
             501,
             "NotImplemented",

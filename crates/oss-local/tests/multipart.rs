@@ -180,6 +180,39 @@ async fn list_parts_pages_and_abort() {
         marker = xml_field(&xml, "NextPartNumberMarker").unwrap();
     }
     assert_eq!(seen, vec!["1", "2", "3", "4", "5"]);
+    let other = initiate(&run, &c, "uploads/zz").await;
+    let r = send(
+        &run,
+        Req::new("GET", B, None).query(&[("uploads", "")]),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(xml_fields(&r.text(), "Key"), vec![key, "uploads/zz"]);
+    assert_eq!(xml_fields(&r.text(), "UploadId"), vec![id.clone(), other]);
+    let r = send(
+        &run,
+        Req::new("GET", B, None).query(&[("uploads", ""), ("max-uploads", "1")]),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!(xml_field(&r.text(), "IsTruncated").unwrap(), "true");
+    let next_key = xml_field(&r.text(), "NextKeyMarker").unwrap();
+    let next_id = xml_field(&r.text(), "NextUploadIdMarker").unwrap();
+    let r = send(
+        &run,
+        Req::new("GET", B, None).query(&[
+            ("uploads", ""),
+            ("key-marker", &next_key),
+            ("upload-id-marker", &next_id),
+        ]),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!(xml_fields(&r.text(), "Key"), vec!["uploads/zz"]);
     let r = send(
         &run,
         Req::new("DELETE", B, Some(key)).query(&[("uploadId", &id)]),
