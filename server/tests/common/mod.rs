@@ -182,7 +182,7 @@ pub fn base_config(sts_endpoint: &str) -> Value {
         "TokenExpireTime": "900",
         "PolicyFile": "policy/bucket_write_policy.txt",
         "StsEndpoint": sts_endpoint,
-        "StsTimeoutSeconds": 2,
+        "StsTimeoutSeconds": 10,
         "Bucket": "demo-bucket",
         "ObjectPrefix": "uploads/",
         "Region": "cn-hangzhou",
