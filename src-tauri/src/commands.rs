@@ -59,7 +59,7 @@ pub async fn pick_image<R: Runtime>(
             .map_err(|_| AppError::Invalid(format!("cannot use {url}")))?,
         FilePath::Url(url) => copy_to_cache(&app, &service, url)?,
     };
-    describe(&service, &path).map(Some)
+    describe(&service, &path).await.map(Some)
 }
 
 fn copy_to_cache<R: Runtime>(
@@ -111,7 +111,7 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
-fn describe(service: &AppService, path: &Path) -> AppResult<PickedFile> {
+async fn describe(service: &AppService, path: &Path) -> AppResult<PickedFile> {
     let meta = std::fs::metadata(path)
         .map_err(|e| AppError::Io(format!("cannot read {}: {e}", path.display())))?;
     if !meta.is_file() {
@@ -124,13 +124,15 @@ fn describe(service: &AppService, path: &Path) -> AppResult<PickedFile> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Ok(service.describe(&path.to_string_lossy(), &name, meta.len()))
+    Ok(service
+        .describe(&path.to_string_lossy(), &name, meta.len())
+        .await)
 }
 
 /// Describes a file given by path (drag and drop, tests).
 #[tauri::command]
-pub fn describe_file(service: State<'_, AppService>, path: String) -> AppResult<PickedFile> {
-    describe(&service, Path::new(&path))
+pub async fn describe_file(service: State<'_, AppService>, path: String) -> AppResult<PickedFile> {
+    describe(&service, Path::new(&path)).await
 }
 
 /// The picked image as a `data:` URL for the preview (none above 20 MB).

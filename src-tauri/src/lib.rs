@@ -19,36 +19,12 @@ pub const DATA_DIR_ENV: &str = "OSS_DIRECT_DATA_DIR";
 /// Environment variable with an App server URL used when none is saved yet (the demo sets it).
 pub const SERVER_ENV: &str = "OSS_DIRECT_SERVER";
 
-/// Builds the app on `builder`'s runtime: plugins, state, commands.
+/// Builds the app on `builder`'s runtime: plugins, commands, and the state (managed right after
+/// the build, so it exists before the first command whatever the runtime).
 pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::App<R> {
-    builder
+    let app = builder
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_fs::init())
-        .setup(|app| {
-            let dirs = match std::env::var_os(DATA_DIR_ENV) {
-                Some(d) => {
-                    let d = PathBuf::from(d);
-                    Dirs {
-                        cache: d.join("cache"),
-                        data: d,
-                    }
-                }
-                None => Dirs {
-                    data: app.path().app_data_dir()?,
-                    cache: app.path().app_cache_dir()?,
-                },
-            };
-            let service = AppService::new(dirs);
-            let mut s = service.settings();
-            if s.oss.server_url.is_empty() {
-                if let Ok(url) = std::env::var(SERVER_ENV) {
-                    s.oss.server_url = url;
-                    service.save_settings(s)?;
-                }
-            }
-            app.manage(service);
-            Ok(())
-        })
         .invoke_handler(tauri::generate_handler![
             commands::get_settings,
             commands::save_settings,
@@ -64,7 +40,37 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::App<R> {
             commands::get_previews,
         ])
         .build(tauri::generate_context!())
-        .expect("the app could not be built")
+        .expect("the app could not be built");
+    let service = AppService::new(dirs(app.handle()).expect("the app's folders are unknown"));
+    let mut s = service.settings();
+    if s.oss.server_url.is_empty() {
+        if let Ok(url) = std::env::var(SERVER_ENV) {
+            s.oss.server_url = url;
+            if let Err(e) = service.save_settings(s) {
+                tracing::warn!(error = %e, "the {SERVER_ENV} URL was not usable");
+            }
+        }
+    }
+    app.manage(service);
+    app
+}
+
+/// Where settings, history, checkpoints and cached picks live: Tauri's path resolver (so it
+/// works on mobile), or [`DATA_DIR_ENV`].
+fn dirs<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<Dirs> {
+    Ok(match std::env::var_os(DATA_DIR_ENV) {
+        Some(d) => {
+            let d = PathBuf::from(d);
+            Dirs {
+                cache: d.join("cache"),
+                data: d,
+            }
+        }
+        None => Dirs {
+            data: app.path().app_data_dir()?,
+            cache: app.path().app_cache_dir()?,
+        },
+    })
 }
 
 /// Starts the app.

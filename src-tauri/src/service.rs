@@ -172,8 +172,15 @@ impl AppService {
         })
     }
 
-    /// Describes a picked file and suggests its object name.
-    pub fn describe(&self, path: &str, name: &str, size: u64) -> PickedFile {
+    /// Describes a picked file and suggests its object name (asking the token server for the
+    /// allowed prefix first when none is known yet).
+    pub async fn describe(&self, path: &str, name: &str, size: u64) -> PickedFile {
+        let s = self.settings();
+        if s.oss.object_prefix.is_empty() && !s.oss.server_url.is_empty() {
+            if let Err(e) = self.connect().await {
+                tracing::info!(error = %e, "no prefix hint yet");
+            }
+        }
         PickedFile {
             path: path.to_string(),
             name: name.to_string(),

@@ -115,6 +115,8 @@ $('object-key').addEventListener('input', keyHelp);
 
 async function choose(picked) {
   state.picked = picked;
+  // Picking may have asked the token server for the allowed prefix.
+  try { state.settings = await call('get_settings'); fillSettingsForm(state.settings); } catch { /* keep */ }
   $('picked').hidden = false;
   $('picked-name').textContent = `${picked.name} · ${bytes(picked.size)}`;
   $('object-key').value = picked.suggestedKey;

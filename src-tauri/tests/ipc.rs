@@ -1,0 +1,355 @@
+//! The app's commands over IPC on Tauri's mock runtime, against the real offline stack:
+//! oss-local (OSS + STS) and the app token server, over HTTP.
+
+use oss_direct_testkit::Stack;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tauri::ipc::{CallbackFn, InvokeBody, InvokeResponseBody};
+use tauri::test::{mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::WebviewWindow;
+
+/// Channel messages the app sent: (channel id, index, JSON).
+type Messages = Arc<Mutex<Vec<(u32, usize, Value)>>>;
+
+static ENV_LOCK: Mutex<()> = Mutex::new(());
+
+struct TestApp {
+    _app: tauri::App<MockRuntime>,
+    ipc: Ipc,
+}
+
+/// The part of the app a test thread can hold: its window and the channel messages.
+#[derive(Clone)]
+struct Ipc {
+    webview: WebviewWindow<MockRuntime>,
+    messages: Messages,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Ipc;
+    fn deref(&self) -> &Ipc {
+        &self.ipc
+    }
+}
+
+fn app(data_dir: &std::path::Path) -> TestApp {
+    let _guard = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    std::env::set_var(oss_direct_app::DATA_DIR_ENV, data_dir);
+    std::env::remove_var(oss_direct_app::SERVER_ENV);
+    let messages: Messages = Arc::default();
+    let m = messages.clone();
+    let builder = mock_builder().channel_interceptor(move |_, cb, index, body| {
+        if let InvokeResponseBody::Json(s) = body {
+            m.lock()
+                .unwrap()
+                .push((cb.0, index, serde_json::from_str(s).unwrap()));
+        }
+        true
+    });
+    let app = oss_direct_app::run_app(builder);
+    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    TestApp {
+        _app: app,
+        ipc: Ipc { webview, messages },
+    }
+}
+
+impl Ipc {
+    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        tauri::test::get_ipc_response(
+            &self.webview,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.invoke(cmd, args)
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
+    fn progress(&self, channel: u32) -> Vec<Value> {
+        let mut m: Vec<_> = self
+            .messages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(c, _, _)| *c == channel)
+            .cloned()
+            .collect();
+        m.sort_by_key(|(_, i, _)| *i);
+        m.into_iter().map(|(_, _, v)| v).collect()
+    }
+
+    fn configure(&self, stack: &Stack, extra: Value) -> Value {
+        let mut s = self.ok("get_settings", json!({}));
+        s["serverUrl"] = json!(stack.token_url);
+        for (k, v) in extra.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        self.ok("save_settings", json!({ "settings": s }))
+    }
+}
+
+fn channel(id: u32) -> String {
+    format!("__CHANNEL__:{id}")
+}
+
+fn runtime_with_stack() -> (tokio::runtime::Runtime, Stack) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stack = rt.block_on(Stack::start());
+    (rt, stack)
+}
+
+fn png(path: &std::path::Path, w: u32, h: u32) -> Vec<u8> {
+    let img =
+        image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7) as u8, (y * 3) as u8, 128]));
+    img.save(path).unwrap();
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn settings_round_trip_and_test_connection() {
+    let (_rt, stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path());
+    let s = app.ok("get_settings", json!({}));
+    assert_eq!(s["serverUrl"], "");
+    assert_eq!(s["concurrency"], 5);
+
+    let err = app
+        .invoke(
+            "save_settings",
+            json!({ "settings": { "serverUrl": "not a url" } }),
+        )
+        .unwrap_err();
+    assert_eq!(err["kind"], "input");
+    assert!(
+        err["message"].as_str().unwrap().contains("not a URL"),
+        "{err}"
+    );
+
+    app.configure(&stack, json!({ "watermarkText": "hello" }));
+    let info = app.ok("test_connection", json!({}));
+    assert!(info["secondsLeft"].as_i64().unwrap() > 800);
+    assert_eq!(info["settings"]["bucket"], oss_local::DEMO_BUCKET);
+    assert_eq!(info["settings"]["objectPrefix"], "uploads/");
+    assert_eq!(info["endpoint"], stack.oss_endpoint);
+
+    // Persisted: a new app on the same data folder sees the filled settings.
+    drop(app);
+    let again = self::app(dir.path());
+    let s = again.ok("get_settings", json!({}));
+    assert_eq!(s["bucket"], oss_local::DEMO_BUCKET);
+    assert_eq!(s["watermarkText"], "hello");
+}
+
+#[test]
+fn upload_with_progress_result_and_previews() {
+    let (_rt, stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir.path().join("app"));
+    app.configure(&stack, json!({}));
+    let src = dir.path().join("beach.png");
+    let bytes = png(&src, 640, 480);
+
+    let picked = app.ok("describe_file", json!({ "path": src }));
+    assert_eq!(picked["suggestedKey"], "uploads/beach.png");
+    assert_eq!(picked["size"], bytes.len());
+
+    let result = app.ok(
+        "start_upload",
+        json!({ "request": { "id": "u1", "path": src, "key": "uploads/beach.png", "mode": "simple" }, "onEvent": channel(7) }),
+    );
+    let e = &result["entry"];
+    assert_eq!(e["state"], "done");
+    assert_eq!(e["crc64"], oss_direct::crc64::checksum(&bytes).to_string());
+
+    let events = app.progress(7);
+    assert_eq!(events[0]["event"], "started");
+    let done: Vec<u64> = events[1..]
+        .iter()
+        .map(|v| v["bytesDone"].as_u64().unwrap())
+        .collect();
+    assert!(done.windows(2).all(|w| w[0] <= w[1]), "{done:?}");
+    assert_eq!(*done.last().unwrap(), bytes.len() as u64);
+
+    let p = app.ok("get_previews", json!({ "key": "uploads/beach.png" }));
+    assert!(p["error"].is_null(), "{p}");
+    let decode = |v: &Value| {
+        use base64::Engine;
+        let s = v.as_str().unwrap();
+        let b64 = s.split_once(",").unwrap().1;
+        image::load_from_memory(
+            &base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let thumb = decode(&p["thumbnail"]);
+    assert_eq!((thumb.width(), thumb.height()), (240, 180));
+    let marked = decode(&p["watermarked"]);
+    assert_eq!(marked.width(), 640);
+    assert!(p["signedUrl"].as_str().unwrap().contains("x-oss-signature"));
+
+    let history = app.ok("get_history", json!({}));
+    assert_eq!(history[0]["id"], "u1");
+    assert_eq!(history[0]["state"], "done");
+}
+
+#[test]
+fn errors_a_user_can_act_on() {
+    let (_rt, stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir.path().join("app"));
+    let src = dir.path().join("a.png");
+    png(&src, 10, 10);
+
+    // Nothing configured yet.
+    let err = app.invoke("test_connection", json!({})).unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("App server"),
+        "{err}"
+    );
+
+    // The app server is down.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", dead.local_addr().unwrap());
+    drop(dead);
+    let mut s = app.ok("get_settings", json!({}));
+    s["serverUrl"] = json!(url);
+    app.ok("save_settings", json!({ "settings": s }));
+    let err = app.invoke("test_connection", json!({})).unwrap_err();
+    assert_eq!(err["kind"], "server");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach the app server"),
+        "{err}"
+    );
+
+    // A key outside the prefix is refused before anything is sent.
+    app.configure(&stack, json!({}));
+    let err = app
+        .invoke("start_upload", json!({ "request": { "id": "x", "path": src, "key": "other/a.png" }, "onEvent": channel(1) }))
+        .unwrap_err();
+    assert_eq!(err["kind"], "input");
+    assert!(
+        err["message"].as_str().unwrap().contains("uploads/"),
+        "{err}"
+    );
+
+    // An unreadable file.
+    let err = app
+        .invoke("start_upload", json!({ "request": { "id": "y", "path": "/no/such.png", "key": "uploads/such.png" }, "onEvent": channel(2) }))
+        .unwrap_err();
+    assert_eq!(err["kind"], "file");
+}
+
+fn wait_for_parts(app: &Ipc, channel: u32, parts: u64) {
+    let start = Instant::now();
+    while !app
+        .progress(channel)
+        .iter()
+        .any(|v| v["partsDone"].as_u64().unwrap_or(0) >= parts)
+    {
+        assert!(start.elapsed() < Duration::from_secs(30), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn pause_resume_after_restart_and_cancel() {
+    let (_rt, stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("app");
+    let src = dir.path().join("big.bin");
+    let body: Vec<u8> = (0..1_024_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(&src, &body).unwrap();
+
+    let app = app(&data_dir);
+    app.configure(
+        &stack,
+        json!({ "partSize": 102400, "concurrency": 1, "uploadMode": "resumable" }),
+    );
+    stack
+        .faults()
+        .add_latency("UploadPart", Duration::from_millis(150), None);
+
+    let a = app.ipc.clone();
+    let src2 = src.clone();
+    let running = std::thread::spawn(move || {
+        a.invoke("start_upload", json!({ "request": { "id": "big", "path": src2, "key": "uploads/big.bin" }, "onEvent": channel(3) }))
+    });
+    wait_for_parts(&app, 3, 3);
+    app.ok("pause_upload", json!({ "id": "big" }));
+    let err = running.join().unwrap().unwrap_err();
+    assert_eq!(err["kind"], "paused");
+    let h = app.ok("get_history", json!({}));
+    assert_eq!(h[0]["state"], "paused");
+    assert!(h[0]["bytesDone"].as_u64().unwrap() >= 3 * 102_400);
+
+    // Restart the app: the unfinished upload is still listed, and resumes from its checkpoint.
+    drop(app);
+    stack.faults().clear();
+    let app = self::app(&data_dir);
+    let h = app.ok("get_history", json!({}));
+    assert_eq!(
+        (h[0]["id"].as_str(), h[0]["state"].as_str()),
+        (Some("big"), Some("paused"))
+    );
+    let done = app.ok(
+        "resume_upload",
+        json!({ "id": "big", "onEvent": channel(4) }),
+    );
+    assert_eq!(done["entry"]["state"], "done");
+    assert!(done["resumedParts"].as_u64().unwrap() >= 3, "{done}");
+    assert_eq!(
+        done["entry"]["crc64"],
+        oss_direct::crc64::checksum(&body).to_string()
+    );
+    let events = app.progress(4);
+    assert_eq!(events.last().unwrap()["bytesDone"], 1_024_000);
+
+    // Cancel: stops the upload and removes it from OSS.
+    stack
+        .faults()
+        .add_latency("UploadPart", Duration::from_millis(150), None);
+    let a = app.ipc.clone();
+    let running = std::thread::spawn(move || {
+        a.invoke("start_upload", json!({ "request": { "id": "c", "path": src, "key": "uploads/cancel.bin" }, "onEvent": channel(5) }))
+    });
+    wait_for_parts(&app, 5, 1);
+    let entry = app.ok("cancel_upload", json!({ "id": "c" }));
+    assert_eq!(entry["state"], "cancelled");
+    assert!(running.join().unwrap().is_err());
+    let h = app.ok("get_history", json!({}));
+    let c = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "c")
+        .unwrap();
+    assert_eq!(c["state"], "cancelled");
+    let err = app
+        .invoke(
+            "resume_upload",
+            json!({ "id": "nope", "onEvent": channel(6) }),
+        )
+        .unwrap_err();
+    assert!(err["message"].as_str().unwrap().contains("nope"));
+}
