@@ -13,6 +13,7 @@ pub(crate) struct RequestBody {
     read: u64,
     cut_after: Option<u64>,
     cut: Arc<Notify>,
+    polled: bool,
 }
 
 impl RequestBody {
@@ -22,6 +23,7 @@ impl RequestBody {
             read: 0,
             cut_after: None,
             cut,
+            polled: false,
         }
     }
 
@@ -39,6 +41,7 @@ impl RequestBody {
 
     /// The next chunk, or `None` at the end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, OssError> {
+        self.polled = true;
         loop {
             let Some(inner) = self.inner.as_mut() else {
                 return Ok(None);
@@ -71,7 +74,11 @@ impl RequestBody {
     }
 
     /// Reads and drops the rest of the body, up to `limit` bytes (then the connection closes).
-    pub async fn drain(&mut self, limit: u64) {
+    /// A client waiting for `100 Continue` that was never asked for its body is left alone.
+    pub async fn drain(&mut self, limit: u64, expects_continue: bool) {
+        if expects_continue && !self.polled {
+            return;
+        }
         let start = self.read;
         while self.read - start < limit {
             match self.chunk().await {

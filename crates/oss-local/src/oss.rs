@@ -258,8 +258,13 @@ pub(crate) async fn handle(
     if let Some(delay) = planned.delay {
         tokio::time::sleep(delay).await;
     }
+    let expects_continue = parts
+        .headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     if let Some((status, code)) = planned.fail {
         let e = OssError::new(status, &code, "Injected by oss-local fault injection.");
+        body.drain(DRAIN_LIMIT, expects_continue).await;
         return error_response(&e, request_id, &target.host, head);
     }
     if let Some(after) = planned.cut_after {
@@ -275,7 +280,7 @@ pub(crate) async fn handle(
                 tracing::info!(op = op.name(), code = %e.code, "refused");
             }
             // Read what the client is still sending, so it sees the error instead of a reset.
-            body.drain(DRAIN_LIMIT).await;
+            body.drain(DRAIN_LIMIT, expects_continue).await;
             error_response(&e, request_id, &target.host, head)
         }
     }

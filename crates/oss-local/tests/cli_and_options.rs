@@ -135,6 +135,16 @@ async fn a_refused_large_upload_still_gets_its_error() {
     )
     .await;
     assert_eq!((r.status, r.code()), (403, "SignatureDoesNotMatch".into()));
+    run.faults()
+        .fail_next("PutObject", 1, 503, "ServiceUnavailable");
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some("big")).body(data(8 * 1024 * 1024, 3)),
+        &Creds::user(),
+        Sig::V4,
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (503, "ServiceUnavailable".into()));
     run.shutdown().await;
 }
 
