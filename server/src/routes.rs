@@ -50,10 +50,10 @@ pub(crate) async fn token(
     let user = match &config.auth {
         None => None,
         Some(verifier) => {
-            let verified = match bearer_token(&parts.headers)? {
+            let verified = bearer_token(&parts.headers).and_then(|token| match token {
                 None => Err(AppError::missing_token()),
                 Some(token) => verifier.verify(token),
-            };
+            });
             match verified {
                 Ok(sub) => Some(sub),
                 Err(e) => {
