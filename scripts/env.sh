@@ -26,3 +26,10 @@ apt_install() {
   log "installing ${missing[*]}"
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
+
+# Debian packages the project needs: Tauri 2 on Linux (WebKitGTK 4.1 and friends), Xvfb and the
+# WebKit WebDriver for the real-window tests, xdotool for the native file dialog, Python for the
+# official SDKs.
+SYSTEM_PACKAGES=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libgtk-3-dev
+  librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev xvfb webkit2gtk-driver xdotool
+  imagemagick python3 python3-venv)

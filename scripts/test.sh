@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The one test command: installs what is missing, then format, lint and every test.
-# `make test` runs it; `.ci/run` runs `make test`.
+# The one test command (`make test`; `.ci/run` calls it): installs what is missing on a Debian
+# machine, then format, lint, every Rust test, the official-SDK conformance suite, the Android
+# type-check, and the app end to end in a real window.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
-command -v cargo >/dev/null || { echo "cargo not found: install Rust from rustup.rs" >&2; exit 1; }
-rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add rustfmt clippy
+
+log "system packages (Tauri's WebKitGTK, Xvfb, the WebDriver for the app, Python for the SDKs)"
+apt_install "${SYSTEM_PACKAGES[@]}"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -14,10 +18,22 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-log "cargo test"
+log "cargo test (every crate)"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
   cargo test --workspace --doc --quiet
 else
   cargo test --workspace --no-fail-fast
 fi
+
+log "official SDK conformance (oss2, alibabacloud-oss-v2, STS SDK against oss-local)"
+bash scripts/conformance.sh
+
+log "Android type-check of the app's library"
+bash scripts/android-check.sh
+
+if [ -x scripts/e2e.sh ]; then
+  log "the app end to end (Xvfb + tauri-driver + WebKitWebDriver)"
+  bash scripts/e2e.sh
+fi
+log "all tests passed"
