@@ -4,6 +4,7 @@ use crate::body::RequestBody;
 use crate::policy::{allowed_by_all, Policy, MAX_SESSION_POLICY_LEN};
 use crate::server::{Resp, State};
 use crate::token::{Claims, TokenKey};
+use crate::xml::XmlWriter;
 use axum::body::Body;
 use http::{Method, Response};
 use oss_direct::sign::{rpc_signature, rpc_string_to_sign};
@@ -32,12 +33,36 @@ fn request_id() -> String {
     )
 }
 
-fn json_response(status: u16, v: serde_json::Value) -> Resp {
+/// Answers in JSON, or in XML when the request said `Format=XML`.
+fn respond(status: u16, root: &str, v: serde_json::Value, xml: bool) -> Resp {
+    let (content_type, body) = if xml {
+        let mut w = XmlWriter::new(root);
+        write_xml(&mut w, &v);
+        ("text/xml;charset=utf-8", w.finish())
+    } else {
+        ("application/json;charset=utf-8", v.to_string())
+    };
     Response::builder()
         .status(status)
-        .header("content-type", "application/json;charset=utf-8")
-        .body(Body::from(v.to_string()))
+        .header("content-type", content_type)
+        .body(Body::from(body))
         .expect("valid response")
+}
+
+fn write_xml(w: &mut XmlWriter, v: &serde_json::Value) {
+    if let serde_json::Value::Object(map) = v {
+        for (k, v) in map {
+            match v {
+                serde_json::Value::Object(_) => {
+                    w.open(k);
+                    write_xml(w, v);
+                    w.close();
+                }
+                serde_json::Value::String(s) => w.elem(k, s),
+                other => w.elem(k, &other.to_string()),
+            }
+        }
+    }
 }
 
 pub(crate) async fn handle(
@@ -46,12 +71,14 @@ pub(crate) async fn handle(
     mut body: RequestBody,
 ) -> Resp {
     let rid = request_id();
-    match assume_role(state, parts, &mut body, &rid).await {
-        Ok(v) => json_response(200, v),
+    let mut xml = false;
+    match assume_role(state, parts, &mut body, &rid, &mut xml).await {
+        Ok(v) => respond(200, "AssumeRoleResponse", v, xml),
         Err(StsError(status, code, message)) => {
             tracing::info!(code = %code, "AssumeRole refused");
-            json_response(
+            respond(
                 status,
+                "Error",
                 json!({
                     "RequestId": rid,
                     "HostId": "sts.aliyuncs.com",
@@ -59,6 +86,7 @@ pub(crate) async fn handle(
                     "Message": message,
                     "Recommend": "https://api.aliyun.com/troubleshoot?q=".to_string() + &code,
                 }),
+                xml,
             )
         }
     }
@@ -85,6 +113,7 @@ async fn assume_role(
     parts: &http::request::Parts,
     body: &mut RequestBody,
     rid: &str,
+    xml: &mut bool,
 ) -> Result<serde_json::Value, StsError> {
     if parts.method != Method::GET && parts.method != Method::POST {
         return Err(err(400, "UnsupportedHTTPMethod", "Use GET or POST."));
@@ -103,6 +132,9 @@ async fn assume_role(
             params.insert(k.into_owned(), v.into_owned());
         }
     }
+    *xml = params
+        .get("Format")
+        .is_some_and(|f| f.eq_ignore_ascii_case("XML"));
     let action = params.get("Action").cloned().unwrap_or_default();
     let planned = state.faults.plan(if action.is_empty() {
         "AssumeRole"

@@ -168,3 +168,47 @@ async fn assume_role_by_get_query() {
         .starts_with("STS."));
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn format_xml_answers_xml() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let mut p = std::collections::BTreeMap::new();
+    let ts = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
+        .unwrap();
+    for (k, v) in [
+        ("Action", "AssumeRole"),
+        ("Format", "XML"),
+        ("Version", "2015-04-01"),
+        ("AccessKeyId", DEMO_ACCESS_KEY_ID),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureNonce", "xml-nonce"),
+        ("Timestamp", ts.as_str()),
+        ("RoleArn", DEMO_ROLE_ARN),
+        ("RoleSessionName", "xml"),
+    ] {
+        p.insert(k.to_string(), v.to_string());
+    }
+    let sts = oss_direct::sign::rpc_string_to_sign("GET", &p);
+    p.insert(
+        "Signature".into(),
+        oss_direct::sign::rpc_signature(DEMO_ACCESS_KEY_SECRET, &sts),
+    );
+    let pairs: Vec<(String, String)> = p.into_iter().collect();
+    let u = format!("{}/?{}", run.sts_endpoint(), query_string(&pairs));
+    let r = raw("GET", &u, http::HeaderMap::new(), Vec::new()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("<AssumeRoleResponse>"), "{text}");
+    assert!(xml_field(&text, "AccessKeyId").unwrap().starts_with("STS."));
+    assert!(xml_field(&text, "SecurityToken").is_some());
+    // The same request again: the nonce is spent, and the error is XML too.
+    let r = raw("GET", &u, http::HeaderMap::new(), Vec::new()).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(xml_field(&r.text(), "Code").unwrap(), "SignatureNonceUsed");
+    run.shutdown().await;
+}
