@@ -133,11 +133,23 @@ async fn main() {
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
+    wait_for_stop().await;
+    running.shutdown().await;
+}
+
+/// Ctrl-C, or SIGTERM where there is one.
+#[cfg(unix)]
+async fn wait_for_stop() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .unwrap_or_else(|e| fail(format!("signal handler: {e}")));
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-    running.shutdown().await;
+}
+
+/// Ctrl-C.
+#[cfg(not(unix))]
+async fn wait_for_stop() {
+    let _ = tokio::signal::ctrl_c().await;
 }
