@@ -198,7 +198,9 @@ pub(crate) fn parse_target(parts: &http::request::Parts) -> Result<Target, OssEr
             continue;
         }
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        query.push((decode(k)?, decode(v)?));
+        // Form rules in the query: SDKs built on `urlencode` send a space as `+` (and a plus
+        // as `%2B`).
+        query.push((decode(&k.replace('+', " "))?, decode(&v.replace('+', " "))?));
     }
     let path = parts.uri.path();
     let path = path.strip_prefix('/').unwrap_or(path);
@@ -227,9 +229,7 @@ pub(crate) fn parse_target(parts: &http::request::Parts) -> Result<Target, OssEr
 /// Turns an error into the XML answer (no body for HEAD).
 pub(crate) fn error_response(e: &OssError, request_id: &str, host: &str, head: bool) -> Resp {
     let xml = e.to_xml(request_id, host);
-    let mut b = Response::builder()
-        .status(e.status)
-        .header("x-oss-ec", "0000-00000000");
+    let mut b = Response::builder().status(e.status);
     if head {
         b = b.header("content-length", "0");
         return b.body(Body::empty()).expect("valid response");

@@ -285,3 +285,47 @@ async fn put_checks_content_md5_and_length() {
     assert_eq!(r.status, 404, "a refused upload leaves nothing");
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_plus_in_the_query_is_a_space_and_percent_2b_a_plus() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let c = Creds::user();
+    for k in ["sp ace/1", "pl+us/1"] {
+        assert_eq!(
+            send(&run, Req::new("PUT", B, Some(k)).body("x"), &c, Sig::V4)
+                .await
+                .status,
+            200
+        );
+    }
+    for (prefix, raw_prefix, want) in [
+        ("sp ace/", "sp+ace%2F", "sp ace/1"),
+        ("pl+us/", "pl%2Bus%2F", "pl+us/1"),
+    ] {
+        let query = q(&[("list-type", "2"), ("prefix", prefix)]);
+        let mut h = http::HeaderMap::new();
+        sign::sign_v4(
+            "GET",
+            Some(B),
+            None,
+            &query,
+            &mut h,
+            SigningCredentials {
+                access_key_id: &c.ak,
+                access_key_secret: &c.secret,
+                security_token: None,
+            },
+            REGION,
+            &v4_timestamp(std::time::SystemTime::now()),
+        );
+        let u = format!(
+            "{}/{B}/?list-type=2&prefix={raw_prefix}",
+            run.oss_endpoint()
+        );
+        let r = raw("GET", &u, h, vec![]).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(xml_fields(&r.text(), "Key"), vec![want]);
+    }
+    run.shutdown().await;
+}

@@ -124,3 +124,34 @@ def test_img_resize_and_info(oss_endpoint, region, assume_role):
     bucket.put_object(k, png_1x1)
     info = bucket.get_object(k, process="image/resize,w_10,limit_0/info")
     assert b"ImageWidth" in info.read()
+
+
+def test_listing_and_multipart_iterators(oss_endpoint, region, assume_role):
+    bucket = make_bucket(oss_endpoint, region, assume_role(), oss2.AUTH_VERSION_4)
+    prefix = key("list/")
+    for name in ["a/1", "a/2", "b", "c d", "e+f"]:
+        bucket.put_object(prefix + name, b"x")
+    v1 = [o.key for o in oss2.ObjectIterator(bucket, prefix=prefix, max_keys=2)]
+    v2 = [o.key for o in oss2.ObjectIteratorV2(bucket, prefix=prefix, max_keys=2)]
+    expected = [prefix + n for n in ["a/1", "a/2", "b", "c d", "e+f"]]
+    assert v1 == expected and v2 == expected
+    top = list(oss2.ObjectIteratorV2(bucket, prefix=prefix, delimiter="/"))
+    assert [o.key for o in top] == [prefix + "a/", prefix + "b", prefix + "c d", prefix + "e+f"]
+    assert top[0].is_prefix()
+
+    k = key("parts.bin")
+    upload_id = bucket.init_multipart_upload(k).upload_id
+    for n in range(1, 6):
+        bucket.upload_part(k, upload_id, n, os.urandom(1024))
+    parts = list(oss2.PartIterator(bucket, k, upload_id, max_parts=2))
+    assert [p.part_number for p in parts] == [1, 2, 3, 4, 5]
+    assert all(p.size == 1024 for p in parts)
+    uploads = [u.upload_id for u in oss2.MultipartUploadIterator(bucket, prefix=k)]
+    assert uploads == [upload_id]
+    # Four parts of 1 KB before the last: OSS refuses to complete.
+    with pytest.raises(oss2.exceptions.ServerError) as e:
+        bucket.complete_multipart_upload(k, upload_id, [oss2.models.PartInfo(p.part_number, p.etag) for p in parts])
+    assert e.value.code == "EntityTooSmall"
+    bucket.abort_multipart_upload(k, upload_id)
+    with pytest.raises(oss2.exceptions.NoSuchUpload):
+        bucket.list_parts(k, upload_id)
