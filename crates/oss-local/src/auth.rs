@@ -183,7 +183,10 @@ pub(crate) fn authenticate(
                 (
                     ak.to_string(),
                     sig.to_string(),
-                    header("x-oss-security-token").map(str::to_string),
+                    // alibabacloud-oss-v2's V1 signer sends the token as `security-token`.
+                    header("x-oss-security-token")
+                        .or_else(|| header("security-token"))
+                        .map(str::to_string),
                     Scheme::V1 { date },
                 )
             } else {

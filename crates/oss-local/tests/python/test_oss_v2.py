@@ -88,3 +88,34 @@ def test_key_outside_policy(oss_endpoint, region, assume_role):
     with pytest.raises(oss.exceptions.OperationError) as e:
         c.put_object(oss.PutObjectRequest(bucket=BUCKET, key="outside/" + uuid.uuid4().hex, body=b"x"))
     assert _code(e) == "AccessDenied"
+
+
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_signature_versions_and_paginators(oss_endpoint, region, assume_role, version):
+    ak, secret, token = assume_role()
+    cfg = oss.config.load_default()
+    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ak, secret, token)
+    cfg.region = region
+    cfg.endpoint = oss_endpoint
+    cfg.signature_version = version
+    c = oss.Client(cfg)
+    prefix = key("pages/")
+    names = ["a", "b c", "d+e", "ü"]
+    for n in names:
+        c.put_object(oss.PutObjectRequest(bucket=BUCKET, key=prefix + n, body=n.encode()))
+    got = []
+    for page in c.list_objects_v2_paginator().iter_page(oss.ListObjectsV2Request(bucket=BUCKET, prefix=prefix, max_keys=1)):
+        got.extend(o.key for o in page.contents)
+    assert got == sorted(prefix + n for n in names)
+    r = c.get_object(oss.GetObjectRequest(bucket=BUCKET, key=prefix + "b c", range_header="bytes=1-2"))
+    assert r.body.read() == b" c"
+
+    k = prefix + "mp"
+    init = c.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=BUCKET, key=k))
+    for n in (1, 2, 3):
+        c.upload_part(oss.UploadPartRequest(bucket=BUCKET, key=k, upload_id=init.upload_id, part_number=n, body=b"x" * 10))
+    nums = []
+    for page in c.list_parts_paginator().iter_page(oss.ListPartsRequest(bucket=BUCKET, key=k, upload_id=init.upload_id, max_parts=2)):
+        nums.extend(p.part_number for p in page.parts)
+    assert nums == [1, 2, 3]
+    c.abort_multipart_upload(oss.AbortMultipartUploadRequest(bucket=BUCKET, key=k, upload_id=init.upload_id))
