@@ -185,3 +185,39 @@ def test_presigned_img_url(oss_endpoint, region, assume_role):
     with urllib.request.urlopen(url) as r:
         assert r.headers["Content-Type"] == "image/jpeg"
         assert r.read()[:2] == b"\xff\xd8"
+
+
+def test_resumable_upload_resumes_after_injected_failures(oss_endpoint, region, assume_role, faults, tmp_path):
+    bucket = make_bucket(oss_endpoint, region, assume_role(), oss2.AUTH_VERSION_4)
+    path = tmp_path / "resume.bin"
+    data = os.urandom(800 * 1024)
+    path.write_bytes(data)
+    k = key("resume.bin")
+    store = oss2.ResumableStore(root=str(tmp_path / "ckpt"))
+    kwargs = dict(store=store, multipart_threshold=100 * 1024, part_size=100 * 1024, num_threads=1)
+    # Once 300 KB are in, every UploadPart fails with a 503; oss2 gives up and keeps its
+    # checkpoint.
+    calls = {"n": 0}
+
+    def progress(consumed, total):
+        calls["n"] += 1
+        if consumed >= 300 * 1024 and calls.get("armed") is None:
+            calls["armed"] = True
+            faults({"action": "fail", "operation": "UploadPart", "count": 100, "status": 503, "code": "ServiceUnavailable"})
+
+    with pytest.raises(oss2.exceptions.ServerError) as e:
+        oss2.resumable_upload(bucket, k, str(path), progress_callback=progress, **kwargs)
+    assert e.value.code == "ServiceUnavailable"
+    faults({"action": "clear"})
+    # The second run lists the parts already there and sends only the rest.
+    sent = []
+    original = bucket.upload_part
+
+    def counting_upload_part(key_, upload_id, part_number, data_, *a, **kw):
+        sent.append(part_number)
+        return original(key_, upload_id, part_number, data_, *a, **kw)
+
+    bucket.upload_part = counting_upload_part
+    oss2.resumable_upload(bucket, k, str(path), **kwargs)
+    assert bucket.get_object(k).read() == data
+    assert sent and min(sent) > 1, f"parts re-sent: {sent}"
