@@ -135,18 +135,21 @@ pub async fn describe_file(service: State<'_, AppService>, path: String) -> AppR
     describe(&service, Path::new(&path)).await
 }
 
-/// The picked image as a `data:` URL for the preview (none above 20 MB).
+/// The picked image as a `data:` URL for the preview (none above 20 MB or for other files).
 #[tauri::command]
 pub fn preview_file(path: String) -> AppResult<Option<String>> {
     use base64::Engine;
     let p = Path::new(&path);
+    let mime = oss_direct::object::content_type_for(p);
+    if !mime.starts_with("image/") {
+        return Ok(None);
+    }
     let meta =
         std::fs::metadata(p).map_err(|e| AppError::Io(format!("cannot read {path}: {e}")))?;
     if meta.len() > PREVIEW_LIMIT {
         return Ok(None);
     }
     let bytes = std::fs::read(p).map_err(|e| AppError::Io(format!("cannot read {path}: {e}")))?;
-    let mime = oss_direct::object::content_type_for(p);
     Ok(Some(format!(
         "data:{mime};base64,{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)
