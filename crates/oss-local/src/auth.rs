@@ -1,7 +1,7 @@
 //! Verifies OSS request signatures (V1 header, V1 presigned URL, V4 header, V4 presigned URL),
 //! the request time, and the AccessKey / security token, and says who is asking.
 
-use crate::policy::{allowed_by_all, Policy};
+use crate::policy::{allowed_by_all_in, Context, Policy};
 use crate::server::State;
 use crate::token::TokenError;
 use crate::xml::OssError;
@@ -28,11 +28,11 @@ pub(crate) enum Principal {
 }
 
 impl Principal {
-    /// Whether the principal's policies allow `action` on `resource`.
-    pub fn allows(&self, action: &str, resource: &str) -> bool {
+    /// Whether the principal's policies allow `action` on `resource` in context `ctx`.
+    pub fn allows(&self, action: &str, resource: &str, ctx: &Context) -> bool {
         match self {
             Principal::Anonymous => false,
-            Principal::User { policy } => allowed_by_all(&[policy], action, resource),
+            Principal::User { policy } => allowed_by_all_in(&[policy], action, resource, ctx),
             Principal::Session {
                 role_policy,
                 session_policy,
@@ -41,7 +41,7 @@ impl Principal {
                 if let Some(s) = session_policy {
                     layers.push(s);
                 }
-                allowed_by_all(&layers, action, resource)
+                allowed_by_all_in(&layers, action, resource, ctx)
             }
         }
     }

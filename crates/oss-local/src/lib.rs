@@ -15,6 +15,7 @@
 mod admin;
 mod auth;
 mod body;
+mod condition;
 mod config;
 mod faults;
 mod img;

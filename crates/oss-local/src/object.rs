@@ -3,6 +3,7 @@
 use crate::auth::Principal;
 use crate::body::RequestBody;
 use crate::oss::Target;
+use crate::policy::Context;
 use crate::server::{Resp, State};
 use crate::storage::{guess_content_type, now_secs, ObjectMeta};
 use crate::xml::OssError;
@@ -260,13 +261,14 @@ pub(crate) async fn get(
     bucket: &str,
     key: &str,
     principal: &Principal,
+    ctx: &Context,
 ) -> Result<Resp, OssError> {
     let (meta, file) = state
         .storage
         .open_data(bucket, key)?
         .ok_or_else(|| OssError::no_such_key(key))?;
     if let Some(process) = target.param("x-oss-process") {
-        return crate::img::respond(state, bucket, &meta, file, process, principal).await;
+        return crate::img::respond(state, bucket, &meta, file, process, principal, ctx).await;
     }
     if let Some(r) = preconditions(&parts.headers, &meta)? {
         return Ok(r);

@@ -3,12 +3,13 @@
 
 use crate::auth::{authenticate, Principal};
 use crate::body::RequestBody;
+use crate::policy::Context;
 use crate::server::{Resp, State};
 use crate::xml::OssError;
 use axum::body::Body;
 use http::{Method, Response};
 use oss_direct::sign::SignableRequest;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The addressed bucket and key, and the decoded query.
 #[derive(Debug)]
@@ -246,6 +247,7 @@ pub(crate) async fn handle(
     state: &State,
     parts: &http::request::Parts,
     mut body: RequestBody,
+    peer: SocketAddr,
     request_id: &str,
 ) -> Resp {
     let head = parts.method == Method::HEAD;
@@ -273,7 +275,7 @@ pub(crate) async fn handle(
         }
         body.cut_after(after);
     }
-    match run(state, parts, &target, op, &mut body).await {
+    match run(state, parts, &target, op, &mut body, peer).await {
         Ok(r) => r,
         Err(e) => {
             if e.status.is_server_error() || e.status.as_u16() == 403 {
@@ -292,6 +294,7 @@ async fn run(
     target: &Target,
     op: Op,
     body: &mut RequestBody,
+    peer: SocketAddr,
 ) -> Result<Resp, OssError> {
     let Some(bucket) = target.bucket.as_deref() else {
         return Err(OssError::new(
@@ -325,6 +328,20 @@ async fn run(
             state.opts.region, state.opts.account_id
         ),
     };
+    // Context keys for policy conditions.
+    let mut ctx = Context::default()
+        .with("acs:SourceIp", peer.ip().to_string())
+        .with("acs:SecureTransport", "false");
+    if matches!(
+        op,
+        Op::ListObjects | Op::ListObjectsV2 | Op::ListMultipartUploads
+    ) {
+        for (param, key) in [("prefix", "oss:Prefix"), ("delimiter", "oss:Delimiter")] {
+            if let Some(v) = target.param(param) {
+                ctx = ctx.with(key, v);
+            }
+        }
+    }
     match &principal {
         Principal::Anonymous => {
             let public_op = matches!(
@@ -342,7 +359,7 @@ async fn run(
             }
         }
         p => {
-            if !p.allows(op.action(), &resource) {
+            if !p.allows(op.action(), &resource, &ctx) {
                 return Err(
                     OssError::access_denied("Access denied by authorizer's policy.")
                         .with("Action", op.action())
@@ -354,7 +371,9 @@ async fn run(
     let key = target.key.as_deref().unwrap_or("");
     match op {
         Op::PutObject => crate::object::put(state, parts, bucket, key, body).await,
-        Op::GetObject => crate::object::get(state, parts, target, bucket, key, &principal).await,
+        Op::GetObject => {
+            crate::object::get(state, parts, target, bucket, key, &principal, &ctx).await
+        }
         Op::HeadObject | Op::GetObjectMeta => crate::object::head(state, parts, bucket, key),
         Op::DeleteObject => crate::object::delete(state, bucket, key),
         Op::ListObjects | Op::ListObjectsV2 => {

@@ -3,6 +3,8 @@
 //! Effective permission of a session = role policy AND session policy; in each, an explicit
 //! Deny wins over any Allow, and no matching Allow means denied.
 
+use crate::condition::Conditions;
+pub use crate::condition::Context;
 use serde_json::Value;
 
 /// The longest `Policy` that `AssumeRole` accepts, in characters.
@@ -21,9 +23,10 @@ struct Statement {
     not_action: bool,
     resources: Vec<String>,
     not_resource: bool,
-    /// Conditions are not evaluated: an Allow with a condition never matches and a Deny with
-    /// one always does, so a policy is never more permissive here than on the real service.
-    has_condition: bool,
+    /// Tested against the request context. An operator this stand-in does not evaluate makes
+    /// an Allow not match and a Deny match, so a policy is never more permissive here than on
+    /// the real service.
+    conditions: Conditions,
 }
 
 /// Result of evaluating one policy.
@@ -70,7 +73,7 @@ impl Policy {
                 not_action: false,
                 resources: Vec::new(),
                 not_resource: false,
-                has_condition: false,
+                conditions: Conditions::default(),
             };
             let mut saw_action = false;
             let mut saw_resource = false;
@@ -103,10 +106,7 @@ impl Policy {
                         st.resources = string_list(val, k)?;
                     }
                     "Condition" => {
-                        if !val.is_object() {
-                            return Err("Condition must be an object".into());
-                        }
-                        st.has_condition = true;
+                        st.conditions = Conditions::parse(val)?;
                     }
                     "Principal" | "Sid" => {}
                     other => return Err(format!("unknown statement element {other:?}")),
@@ -121,8 +121,13 @@ impl Policy {
     }
 
     /// Evaluates `action` (e.g. `oss:PutObject`) on `resource` (e.g.
-    /// `acs:oss:cn-hangzhou:1000:bucket/key`).
+    /// `acs:oss:cn-hangzhou:1000:bucket/key`) with an empty request context.
     pub fn evaluate(&self, action: &str, resource: &str) -> Decision {
+        self.evaluate_in(action, resource, &Context::default())
+    }
+
+    /// Evaluates with the request's context keys for `Condition` blocks.
+    pub fn evaluate_in(&self, action: &str, resource: &str, ctx: &Context) -> Decision {
         let mut allowed = false;
         for s in &self.statements {
             let action_hit = s
@@ -134,10 +139,16 @@ impl Policy {
             if !hit {
                 continue;
             }
+            let holds = if s.conditions.is_empty() {
+                Some(true)
+            } else {
+                s.conditions.holds(ctx)
+            };
             if !s.allow {
-                return Decision::ExplicitDeny;
-            }
-            if !s.has_condition {
+                if holds != Some(false) {
+                    return Decision::ExplicitDeny;
+                }
+            } else if holds == Some(true) {
                 allowed = true;
             }
         }
@@ -194,10 +205,15 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 
 /// True when every policy in `layers` allows (the intersection of role and session policies).
 pub fn allowed_by_all(layers: &[&Policy], action: &str, resource: &str) -> bool {
+    allowed_by_all_in(layers, action, resource, &Context::default())
+}
+
+/// [`allowed_by_all`] with the request's context keys.
+pub fn allowed_by_all_in(layers: &[&Policy], action: &str, resource: &str, ctx: &Context) -> bool {
     !layers.is_empty()
         && layers
             .iter()
-            .all(|p| p.evaluate(action, resource) == Decision::Allow)
+            .all(|p| p.evaluate_in(action, resource, ctx) == Decision::Allow)
 }
 
 #[cfg(test)]

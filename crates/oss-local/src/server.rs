@@ -114,7 +114,7 @@ async fn handle(
         Api::Oss if parts.uri.path().starts_with("/-/") => {
             crate::admin::handle(&state, &parts, body, peer).await
         }
-        Api::Oss => crate::oss::handle(&state, &parts, body, &request_id).await,
+        Api::Oss => crate::oss::handle(&state, &parts, body, peer, &request_id).await,
         Api::Sts => crate::sts::handle(&state, &parts, body).await,
     };
     // The path only: queries carry signatures and tokens.

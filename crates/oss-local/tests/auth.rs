@@ -276,3 +276,46 @@ async fn session_policy_intersects_role_policy_and_deny_wins() {
     );
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn policy_conditions_on_prefix_and_source_ip() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let policy = r#"{"Version":"1","Statement":[
+        {"Effect":"Allow","Action":"oss:ListObjects","Resource":"acs:oss:*:*:demo-bucket",
+         "Condition":{"StringLike":{"oss:Prefix":"uploads/*"}}},
+        {"Effect":"Allow","Action":"oss:PutObject","Resource":"acs:oss:*:*:demo-bucket/*",
+         "Condition":{"IpAddress":{"acs:SourceIp":"127.0.0.0/8"}}},
+        {"Effect":"Allow","Action":"oss:GetObject","Resource":"acs:oss:*:*:demo-bucket/*",
+         "Condition":{"IpAddress":{"acs:SourceIp":"10.0.0.0/8"}}}]}"#;
+    let c = assume_role(&run, &[("Policy", policy)]).await;
+    let list = |prefix: &'static str| {
+        Req::new("GET", B, None).query(&[("list-type", "2"), ("prefix", prefix)])
+    };
+    assert_eq!(send(&run, list("uploads/"), &c, Sig::V4).await.status, 200);
+    assert_eq!(
+        send(&run, list("other/"), &c, Sig::V4).await.code(),
+        "AccessDenied"
+    );
+    let r = send(
+        &run,
+        Req::new("GET", B, None).query(&[("list-type", "2")]),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!(
+        r.code(),
+        "AccessDenied",
+        "no prefix: the StringLike cannot hold"
+    );
+    assert_eq!(
+        send(&run, Req::new("PUT", B, Some("k")).body("x"), &c, Sig::V4)
+            .await
+            .status,
+        200
+    );
+    let r = send(&run, Req::new("GET", B, Some("k")), &c, Sig::V4).await;
+    assert_eq!(r.code(), "AccessDenied", "loopback is not in 10.0.0.0/8");
+    run.shutdown().await;
+}

@@ -5,6 +5,7 @@ mod resize;
 mod watermark;
 
 use crate::auth::Principal;
+use crate::policy::Context;
 use crate::server::{Resp, State};
 use crate::storage::ObjectMeta;
 use crate::xml::OssError;
@@ -208,6 +209,7 @@ pub(crate) async fn respond(
     file: std::fs::File,
     process: &str,
     principal: &Principal,
+    ctx: &Context,
 ) -> Result<Resp, OssError> {
     let actions = parse(process)?;
     if meta.size > MAX_SOURCE {
@@ -231,7 +233,7 @@ pub(crate) async fn respond(
                 .buckets
                 .iter()
                 .any(|b| b.name == bucket && b.public_read);
-            if !(principal.allows("oss:GetObject", &resource)
+            if !(principal.allows("oss:GetObject", &resource, ctx)
                 || (public && matches!(principal, Principal::Anonymous)))
             {
                 return Err(OssError::access_denied(
