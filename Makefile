@@ -1,8 +1,17 @@
 # The two commands of the README, and a few helpers.
-.PHONY: test demo bench fmt
+.PHONY: test demo bench fmt e2e conformance
 
 test:            ## install what is missing, then fmt, clippy and every test
 	bash scripts/test.sh
 
 fmt:
 	cargo fmt --all
+
+demo:            ## oss-local + app-token-server + the app in a window (the CLI when there is no display)
+	bash scripts/demo.sh
+
+e2e:             ## only the real-window app tests
+	bash scripts/e2e.sh
+
+conformance:     ## only the official SDK tests against oss-local
+	bash scripts/conformance.sh
