@@ -325,9 +325,27 @@ impl Client {
         let local = done
             .iter()
             .fold(0u64, |acc, p| crate::crc64::combine(acc, p.crc64, p.size));
-        let out = self
-            .complete_multipart_upload(key, &upload_id, &done)
-            .await?;
+        let out = match self.complete_multipart_upload(key, &upload_id, &done).await {
+            Ok(out) => out,
+            // A retried Complete whose first attempt went through but whose answer was lost:
+            // the upload id is gone and the object is there. Believe it only if it is ours.
+            Err(e) if e.code() == Some("NoSuchUpload") => {
+                let meta = self.head_object(key).await.map_err(|_| e)?;
+                if meta.size != stamp.size {
+                    return Err(Error::new(
+                        ErrorKind::Unexpected,
+                        "CompleteMultipartUpload",
+                        "the upload vanished and the object in OSS is not this file; upload it again",
+                    ));
+                }
+                crate::multipart::CompleteOutput {
+                    etag: meta.etag,
+                    crc64: meta.crc64,
+                    request_id: String::new(),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         let crc64 = check_crc("CompleteMultipartUpload", local, out.crc64)?;
         store.remove(&bucket, key, &path)?;
         Ok(ResumableOutput {

@@ -29,8 +29,14 @@ async fn serve(handler: Handler) -> (String, Arc<AtomicUsize>) {
     };
     let app = axum::Router::new()
         .fallback(
-            |State(s): State<Server>, headers: HeaderMap, body: Bytes| async move {
+            |State(s): State<Server>,
+             method: axum::http::Method,
+             uri: axum::http::Uri,
+             mut headers: HeaderMap,
+             body: Bytes| async move {
                 let n = s.hits.fetch_add(1, Ordering::SeqCst);
+                headers.insert("x-test-method", method.as_str().parse().unwrap());
+                headers.insert("x-test-uri", uri.to_string().parse().unwrap());
                 (s.handler)(n, &headers, &body)
             },
         )
@@ -336,4 +342,72 @@ async fn put_from_file_streams_and_reports_progress_up_to_the_size() {
         .all(|w| w[0].bytes_done <= w[1].bytes_done));
     assert_eq!(reports.last().unwrap().bytes_done, 300_000);
     assert_eq!(reports.last().unwrap().parts_done, 1);
+}
+
+/// A multipart server whose CompleteMultipartUpload answers NoSuchUpload, as a retried Complete
+/// does when the first attempt went through but its answer was lost. `head_size_delta` skews
+/// the size HEAD reports.
+async fn lost_complete_server(head_size_delta: u64) -> String {
+    let parts: Arc<Mutex<Vec<(u32, Bytes)>>> = Arc::default();
+    let (url, _) = serve(Arc::new(move |_, h: &HeaderMap, body: &Bytes| {
+        let uri = h["x-test-uri"].to_str().unwrap().to_string();
+        let method = h["x-test-method"].to_str().unwrap().to_string();
+        let mut parts = parts.lock().unwrap();
+        match method.as_str() {
+            "POST" if uri.contains("uploads") => {
+                "<InitiateMultipartUploadResult><UploadId>U1</UploadId></InitiateMultipartUploadResult>".into_response()
+            }
+            "PUT" => {
+                let n: u32 = uri.split("partNumber=").nth(1).unwrap().split('&').next().unwrap().parse().unwrap();
+                parts.push((n, body.clone()));
+                let etag = format!("\"{:X}\"", md5_of(body));
+                let mut r = ok_with_crc(body);
+                r.headers_mut().insert("etag", etag.parse().unwrap());
+                r
+            }
+            "POST" => oss_error(404, "NoSuchUpload"),
+            "HEAD" => {
+                parts.sort_by_key(|(n, _)| *n);
+                let all: Vec<u8> = parts.iter().flat_map(|(_, b)| b.to_vec()).collect();
+                let crc = oss_direct::crc64::checksum(&all).to_string();
+                let len = (all.len() as u64 + head_size_delta).to_string();
+                (StatusCode::OK, [("x-oss-hash-crc64ecma", crc), ("content-length", len), ("etag", "\"E-2\"".into())]).into_response()
+            }
+            _ => oss_error(400, "InvalidRequest"),
+        }
+    }))
+    .await;
+    url
+}
+
+fn md5_of(b: &[u8]) -> u128 {
+    use md5::{Digest, Md5};
+    u128::from_be_bytes(Md5::digest(b).into())
+}
+
+#[tokio::test]
+async fn a_lost_complete_answer_is_accepted_only_for_the_same_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.bin");
+    let data: Vec<u8> = (0..250_000u32).map(|i| (i % 241) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    let opts = || oss_direct::UploadOptions {
+        mode: oss_direct::UploadMode::Resumable,
+        part_size: 100 * 1024,
+        checkpoint_dir: Some(dir.path().join("cp")),
+        ..Default::default()
+    };
+    let url = lost_complete_server(0).await;
+    let out = client(&url, static_creds())
+        .resumable_upload("k", &path, opts())
+        .await
+        .unwrap();
+    assert_eq!(out.upload.crc64, oss_direct::crc64::checksum(&data));
+
+    let url = lost_complete_server(1).await;
+    let e = client(&url, static_creds())
+        .resumable_upload("k", &path, opts())
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("not this file"), "{e}");
 }
