@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Official SDK conformance: runs oss2, alibabacloud-oss-v2 and the STS SDK (from PyPI, in a venv
+# Official SDK conformance: runs oss2, alibabacloud-oss-v2 and both STS SDKs (from PyPI, in a venv
 # under ~/.cache/oss-direct/venv) against a fresh oss-local on free loopback ports.
 # Tests: crates/oss-local/tests/python/ and, when present, server/tests/python/.
 # They get OSS_LOCAL_ENDPOINT, OSS_LOCAL_STS_ENDPOINT and OSS_LOCAL_REGION.
@@ -7,8 +7,8 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
-PY_PACKAGES=(oss2 alibabacloud-oss-v2 aliyun-python-sdk-sts aliyun-python-sdk-core pytest)
-PY_IMPORTS="import oss2, alibabacloud_oss_v2, aliyunsdksts, aliyunsdkcore, pytest"
+PY_PACKAGES=(oss2 alibabacloud-oss-v2 aliyun-python-sdk-sts aliyun-python-sdk-core alibabacloud_sts20150401 pytest)
+PY_IMPORTS="import oss2, alibabacloud_oss_v2, aliyunsdksts, aliyunsdkcore, alibabacloud_sts20150401, pytest"
 
 if ! command -v python3 >/dev/null; then apt_install python3 python3-venv; fi
 if [ ! -x "$VENV/bin/python" ]; then

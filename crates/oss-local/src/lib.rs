@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod acs3;
 mod admin;
 mod auth;
 mod body;
