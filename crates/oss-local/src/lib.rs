@@ -12,6 +12,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod acs3;
 mod admin;
 mod auth;
