@@ -14,12 +14,12 @@ struct Cli {
     /// acs:ram::1000000000000000:role/oss-direct-demo.
     #[arg(long)]
     demo: bool,
-    /// OSS API address (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:9000")]
-    listen: SocketAddr,
-    /// STS API address (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:9001")]
-    sts_listen: SocketAddr,
+    /// OSS API address; port 0 picks a free port [default: 127.0.0.1:9000 or the config file's].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// STS API address; port 0 picks a free port [default: 127.0.0.1:9001 or the config file's].
+    #[arg(long)]
+    sts_listen: Option<SocketAddr>,
     /// Where objects, uploads and the token key live [default: the user's data directory].
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -68,11 +68,11 @@ async fn main() {
     if opts.users.is_empty() && opts.roles.is_empty() {
         fail("nothing to serve: pass --demo or a --config with users, roles and buckets".into());
     }
-    if cli.config.is_none() || cli.listen != "127.0.0.1:9000".parse().expect("literal") {
-        opts.oss_listen = cli.listen;
+    if let Some(a) = cli.listen {
+        opts.oss_listen = a;
     }
-    if cli.config.is_none() || cli.sts_listen != "127.0.0.1:9001".parse().expect("literal") {
-        opts.sts_listen = cli.sts_listen;
+    if let Some(a) = cli.sts_listen {
+        opts.sts_listen = a;
     }
     if let Some(r) = cli.region {
         opts.region = r;

@@ -175,3 +175,60 @@ async fn sts_faults() {
     assert_eq!(status, 200);
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn options_from_a_json_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = serde_json::json!({
+        "oss_listen": "127.0.0.1:0",
+        "sts_listen": "127.0.0.1:0",
+        "data_dir": dir.path(),
+        "region": "cn-beijing",
+        "users": [{"name": "u", "access_key_id": "LTAI5tOther", "access_key_secret": "OtherSecret",
+                   "policy": {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:*", "Resource": "acs:oss:*:*:my-bucket/*"}]}}],
+        "buckets": [{"name": "my-bucket"}]
+    });
+    let opts: Options = serde_json::from_value(json).unwrap();
+    let run = oss_local::start(opts).await.unwrap();
+    assert_eq!(run.region(), "cn-beijing");
+    let c = Creds {
+        ak: "LTAI5tOther".into(),
+        secret: "OtherSecret".into(),
+        token: None,
+    };
+    let mut req = Req::new("PUT", "my-bucket", Some("k")).body("v");
+    req.headers.insert("content-length", "1".parse().unwrap());
+    oss_direct::sign::sign_v4(
+        "PUT",
+        Some("my-bucket"),
+        Some("k"),
+        &[],
+        &mut req.headers,
+        oss_direct::sign::SigningCredentials {
+            access_key_id: &c.ak,
+            access_key_secret: &c.secret,
+            security_token: None,
+        },
+        "cn-beijing",
+        &v4_timestamp(std::time::SystemTime::now()),
+    );
+    let r = raw(
+        "PUT",
+        &url(&run, "my-bucket", Some("k"), &[]),
+        req.headers,
+        req.body,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = send(&run, Req::new("GET", B, Some("k")), &c, Sig::V1).await;
+    assert_eq!(r.code(), "NoSuchBucket", "no demo account unless asked");
+    // Unknown fields and bad policies are refused.
+    assert!(serde_json::from_str::<Options>(r#"{"bogus": 1}"#).is_err());
+    let mut bad = Options::demo(dir.path().to_path_buf());
+    bad.roles[0].policy = serde_json::json!({"Version": "2"});
+    assert!(matches!(
+        oss_local::start(bad).await,
+        Err(oss_local::Error::Config(_))
+    ));
+    run.shutdown().await;
+}
