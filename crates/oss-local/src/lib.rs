@@ -18,6 +18,7 @@ mod acs3;
 mod admin;
 mod auth;
 mod body;
+mod bucket;
 mod condition;
 mod config;
 mod faults;

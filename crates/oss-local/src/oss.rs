@@ -50,6 +50,8 @@ pub(crate) enum Op {
     AbortMultipartUpload,
     ListParts,
     ListMultipartUploads,
+    GetBucketInfo,
+    GetBucketLocation,
     Unsupported,
 }
 
@@ -69,6 +71,8 @@ impl Op {
             Op::AbortMultipartUpload => "AbortMultipartUpload",
             Op::ListParts => "ListParts",
             Op::ListMultipartUploads => "ListMultipartUploads",
+            Op::GetBucketInfo => "GetBucketInfo",
+            Op::GetBucketLocation => "GetBucketLocation",
             Op::Unsupported => "Unsupported",
         }
     }
@@ -86,6 +90,8 @@ impl Op {
             Op::AbortMultipartUpload => "oss:AbortMultipartUpload",
             Op::ListParts => "oss:ListParts",
             Op::ListMultipartUploads => "oss:ListMultipartUploads",
+            Op::GetBucketInfo => "oss:GetBucketInfo",
+            Op::GetBucketLocation => "oss:GetBucketLocation",
             Op::Unsupported => "oss:Unsupported",
         }
     }
@@ -104,6 +110,8 @@ impl Op {
             (true, "DELETE") if t.query.is_empty() => Op::DeleteObject,
             (false, "GET") if t.param("list-type") == Some("2") => Op::ListObjectsV2,
             (false, "GET") if t.has("uploads") => Op::ListMultipartUploads,
+            (false, "GET") if t.has("bucketInfo") => Op::GetBucketInfo,
+            (false, "GET") if t.has("location") => Op::GetBucketLocation,
             (false, "GET")
                 if t.query
                     .iter()
@@ -391,6 +399,8 @@ async fn run(
         Op::AbortMultipartUpload => crate::multipart::abort(state, target, bucket, key).await,
         Op::ListParts => crate::multipart::list_parts(state, target, bucket, key),
         Op::ListMultipartUploads => crate::multipart::list_uploads(state, target, bucket),
+        Op::GetBucketInfo => crate::bucket::info(state, bucket, bucket_cfg.public_read),
+        Op::GetBucketLocation => crate::bucket::location(state),
         Op::Unsupported => Err(OssError::new(
             501,
             "NotImplemented",

@@ -132,6 +132,11 @@ impl XmlWriter {
         self.out.push('>');
     }
 
+    /// Text directly inside the current element.
+    pub fn out_text(&mut self, text: &str) {
+        self.out.push_str(&escape(text));
+    }
+
     pub fn finish(mut self) -> String {
         while !self.stack.is_empty() {
             self.close();

@@ -221,3 +221,19 @@ def test_resumable_upload_resumes_after_injected_failures(oss_endpoint, region, 
     oss2.resumable_upload(bucket, k, str(path), **kwargs)
     assert bucket.get_object(k).read() == data
     assert sent and min(sent) > 1, f"parts re-sent: {sent}"
+
+
+def test_bucket_info_and_location(oss_endpoint, region, assume_role):
+    bucket = make_bucket(oss_endpoint, region, assume_role(), oss2.AUTH_VERSION_4)
+    info = bucket.get_bucket_info()
+    assert info.name == BUCKET
+    assert info.location == "oss-" + region
+    assert bucket.get_bucket_location().location == "oss-" + region
+    # A session policy limited to objects does not cover bucket-level reads.
+    limited = make_bucket(oss_endpoint, region, assume_role(policy=UPLOADS_ONLY), oss2.AUTH_VERSION_4)
+    with pytest.raises(oss2.exceptions.ServerError) as e:
+        limited.get_bucket_info()
+    assert e.value.code == "AccessDenied"
+    other = oss2.Bucket(bucket.auth, oss_endpoint, "no-such-bucket", region=region)
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        other.get_bucket_info()
