@@ -15,3 +15,6 @@ e2e:             ## only the real-window app tests
 
 conformance:     ## only the official SDK tests against oss-local
 	bash scripts/conformance.sh
+
+bench:           ## the benchmarks (run by hand, never by make test): a table on stdout and in bench/RESULTS.md
+	bash bench/run.sh

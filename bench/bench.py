@@ -1,0 +1,378 @@
+"""The Python side of bench/run.sh: official-SDK clients, the resume measurement, the report.
+
+Run by bench/run.sh with the venv's python (oss2, alibabacloud-oss-v2). Subcommands:
+
+  oss2 FILE KEY        oss2.resumable_upload with StsAuth (token from --server); --no-crc
+                       sets enable_crc=False on the Bucket; --store DIR keeps its checkpoint there
+  v2 FILE KEY          alibabacloud-oss-v2's uploader (V4, STS credentials)
+  presign-put KEY      prints an oss2 presigned PUT URL (for curl -T)
+  delete KEY...        deletes objects (with the demo RAM user's long-term key: cleanup only)
+  resume oss-direct|oss2 FILE KEY
+                       the upload through a counting loopback proxy, SIGKILLed once half the
+                       file's bytes went through, then run again; prints bytes sent / file size
+  tokenload URL        requests/s and p99 of GET URL (fallback when wrk is missing)
+  report RESULTS.jsonl prints the Markdown tables
+
+Upload subcommands print one JSON line: {"seconds": upload time, "bytes": file size}. The time
+covers the upload call only (not the interpreter's start-up or the token fetch), like the
+"seconds" of `oss-direct upload --json`.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+BUCKET = "demo-bucket"
+DEMO_AK = "LTAI5tLocalDemoKey"  # oss-local's public demo account (cleanup only)
+DEMO_SECRET = "LocalDemoSecret"
+
+
+def fetch_token(server):
+    with urllib.request.urlopen(server, timeout=30) as r:
+        t = json.loads(r.read())
+    if t.get("StatusCode") not in (200, "200"):
+        sys.exit(f"token server answered {t}")
+    return t
+
+
+def oss2_bucket(server, endpoint=None, enable_crc=True):
+    import oss2
+
+    t = fetch_token(server)
+    auth = oss2.StsAuth(t["AccessKeyId"], t["AccessKeySecret"], t["SecurityToken"])
+    return oss2.Bucket(auth, endpoint or t["Endpoint"], t.get("Bucket", BUCKET), enable_crc=enable_crc)
+
+
+def cmd_oss2(a):
+    import oss2
+
+    bucket = oss2_bucket(a.server, a.endpoint, enable_crc=not a.no_crc)
+    store = oss2.ResumableStore(root=a.store) if a.store else None
+    size = os.path.getsize(a.file)
+    started = time.perf_counter()
+    oss2.resumable_upload(
+        bucket, a.key, a.file, store=store,
+        multipart_threshold=a.part_size, part_size=a.part_size, num_threads=a.concurrency,
+    )
+    print(json.dumps({"seconds": time.perf_counter() - started, "bytes": size}), flush=True)
+
+
+def cmd_v2(a):
+    import alibabacloud_oss_v2 as oss
+
+    t = fetch_token(a.server)
+    cfg = oss.config.load_default()
+    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
+        t["AccessKeyId"], t["AccessKeySecret"], t["SecurityToken"])
+    cfg.region = t.get("Region", "cn-hangzhou")
+    cfg.endpoint = a.endpoint or t["Endpoint"]
+    cfg.signature_version = "v4"
+    client = oss.Client(cfg)
+    size = os.path.getsize(a.file)
+    up = client.uploader(part_size=a.part_size, parallel_num=a.concurrency)
+    started = time.perf_counter()
+    up.upload_file(oss.PutObjectRequest(bucket=t.get("Bucket", BUCKET), key=a.key), filepath=a.file)
+    print(json.dumps({"seconds": time.perf_counter() - started, "bytes": size}), flush=True)
+
+
+def cmd_presign_put(a):
+    print(oss2_bucket(a.server).sign_url("PUT", a.key, 3600))
+
+
+def cmd_delete(a):
+    import oss2
+
+    bucket = oss2.Bucket(oss2.Auth(DEMO_AK, DEMO_SECRET), a.endpoint, BUCKET)
+    for k in a.keys:
+        bucket.delete_object(k)
+
+
+# ---------------------------------------------------------------- resume through a counting proxy
+
+class CountingProxy:
+    """A loopback TCP proxy counting the bytes clients send to the server (requests + bodies)."""
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.sent = 0
+        self.loop = asyncio.new_event_loop()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.sock = sock
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._conn, sock=self.sock))
+        self.loop.run_until_complete(server.serve_forever())
+
+    async def _pipe(self, reader, writer, count):
+        try:
+            while True:
+                data = await reader.read(256 * 1024)
+                if not data:
+                    break
+                if count:
+                    self.sent += len(data)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+    async def _conn(self, client_r, client_w):
+        try:
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            client_w.close()
+            return
+        await asyncio.gather(self._pipe(client_r, up_w, True), self._pipe(up_r, client_w, False))
+
+
+def cmd_resume(a):
+    size = os.path.getsize(a.file)
+    upstream = int(a.oss_endpoint.rsplit(":", 1)[1].strip("/"))
+    proxy = CountingProxy(upstream)
+    endpoint = f"http://127.0.0.1:{proxy.port}"
+    if a.client == "oss-direct":
+        cmd = [a.cli, "upload", a.file, "--server", a.server, "--endpoint", endpoint, "--key", a.key,
+               "--resumable", "--part-size", str(a.part_size), "--concurrency", str(a.concurrency),
+               "--checkpoint-dir", a.store, "--json"]
+    else:
+        cmd = [sys.executable, os.path.abspath(__file__), "oss2", a.file, a.key, "--server", a.server,
+               "--endpoint", endpoint, "--part-size", str(a.part_size),
+               "--concurrency", str(a.concurrency), "--store", a.store]
+
+    # First run: SIGKILL once half of the file went through the proxy (or after the time limit).
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + a.timeout
+    while first.poll() is None and proxy.sent < size / 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    killed_at = proxy.sent
+    if first.poll() is None:
+        first.send_signal(signal.SIGKILL)
+    first.wait()
+    time.sleep(0.3)  # let the proxy drain what was already in flight
+    first_sent = proxy.sent
+
+    # Second run: the same command.
+    try:
+        second = subprocess.run(cmd, capture_output=True, timeout=a.timeout, text=True)
+    except subprocess.TimeoutExpired:
+        sys.exit(f"resume of {a.client} did not finish in {a.timeout} s")
+    if second.returncode != 0:
+        sys.exit(f"resume of {a.client} failed: {second.stderr.strip()[-500:]}")
+    time.sleep(0.2)
+    out = json.loads(second.stdout.strip().splitlines()[-1])
+    result = {
+        "bytes": size, "killed_at_bytes": killed_at, "first_run_sent": first_sent,
+        "second_run_sent": proxy.sent - first_sent, "total_sent": proxy.sent,
+        "ratio": proxy.sent / size, "second_run_seconds": out.get("seconds"),
+    }
+    for k in ("resumed_parts", "uploaded_parts", "restarted"):
+        if k in out:
+            result[k] = out[k]
+    print(json.dumps(result), flush=True)
+
+
+# ------------------------------------------------------------------------------- token server load
+
+def cmd_tokenload(a):
+    """Fallback when wrk is missing: N threads, each a keep-alive connection, bounded in time."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    u = urlsplit(a.url)
+    lat, lock = [], threading.Lock()
+    stop = time.monotonic() + a.duration
+
+    def worker():
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        mine = []
+        while time.monotonic() < stop and len(mine) < a.max_requests:
+            t = time.perf_counter()
+            conn.request("GET", u.path or "/")
+            r = conn.getresponse()
+            r.read()
+            mine.append(time.perf_counter() - t)
+        with lock:
+            lat.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(a.connections)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    lat.sort()
+    print(json.dumps({"rps": len(lat) / elapsed, "p50_ms": lat[len(lat) // 2] * 1000,
+                      "p99_ms": lat[int(len(lat) * 0.99)] * 1000, "requests": len(lat),
+                      "tool": "python (wrk missing)"}))
+
+
+# ------------------------------------------------------------------------------------------ report
+
+def mbps(r):
+    return r["bytes"] / r["seconds"] / 1e6
+
+
+def cmd_report(a):
+    rows = [json.loads(line) for line in open(a.results) if line.strip()]
+    by = {}
+    for r in rows:
+        by.setdefault(r["kind"], []).append(r)
+    meta = by["meta"][0]
+    out = []
+    p = out.append
+    p("# oss-direct benchmarks")
+    p("")
+    p("Made by `bash bench/run.sh` (see bench/README.md for what is measured and how).")
+    p("")
+    p(f"Run {meta['date']} on {meta['machine']}.  ")
+    p(f"Versions: {meta['versions']}.  ")
+    p(f"All clients upload the same random file from /dev/shm to one release `oss-local --demo` "
+      f"(data dir on /dev/shm) over loopback, part size {meta['part_size'] // 2**20} MiB, "
+      f"concurrency {meta['concurrency']}, one run each. MB/s = 10^6 bytes/s of the upload call.")
+    p("")
+    sizes = sorted({r["label"] for r in by.get("upload", [])}, key=lambda s: int(s.split()[0]) * (1024 if "GiB" in s else 1))
+    clients = []
+    for r in by.get("upload", []):
+        if r["client"] not in clients:
+            clients.append(r["client"])
+    p("### Upload throughput and peak memory")
+    p("")
+    p("| client | " + " | ".join(f"{s} MB/s" for s in sizes) + f" | max RSS, {sizes[-1]} upload |")
+    p("|---|" + "---:|" * (len(sizes) + 1))
+    for c in clients:
+        cells = []
+        rss = ""
+        for s in sizes:
+            r = next((x for x in by["upload"] if x["client"] == c and x["label"] == s), None)
+            if r is None or r.get("error"):
+                cells.append("failed" if r else "")
+                continue
+            cells.append(f"{mbps(r):.0f} ({r['seconds']:.2f} s)")
+            if s == sizes[-1] and r.get("max_rss_kb"):
+                rss = f"{r['max_rss_kb'] / 1024:.0f} MiB"
+        p(f"| {c} | " + " | ".join(cells) + f" | {rss} |")
+    p("")
+    if by.get("resume"):
+        p(f"### Resume cost ({by['resume'][0].get('bytes', 0) / 2**20:.0f} MiB file, SIGKILL at about half, then the same command again)")
+        p("")
+        p("| client | killed after | sent before kill | sent on resume | total sent / file size | parts reused |")
+        p("|---|---:|---:|---:|---:|---|")
+        for r in by["resume"]:
+            if r.get("error"):
+                p(f"| {r['client']} | failed: {r['error']} | | | | |")
+                continue
+            reused = (f"{r['resumed_parts']} reused, {r['uploaded_parts']} sent"
+                      if "resumed_parts" in r else "(oss2 does not say)")
+            p(f"| {r['client']} | {r['killed_at_bytes'] / 2**20:.0f} MiB | {r['first_run_sent'] / 2**20:.0f} MiB "
+              f"| {r['second_run_sent'] / 2**20:.0f} MiB | **{r['ratio']:.3f}** | {reused} |")
+        p("")
+    if by.get("token"):
+        p("### Token server (`GET /`, loopback, second process)")
+        p("")
+        p("| TokenCache | requests/s | p50 | p99 | requests | errors | tool |")
+        p("|---|---:|---:|---:|---:|---:|---|")
+        for r in by["token"]:
+            p(f"| {r['cache']} | {r['rps']:.0f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms "
+              f"| {r['requests']} | {r.get('errors', 0)} | {r['tool']} |")
+        p("")
+    if by.get("crc"):
+        r = by["crc"][0]
+        p(f"### CRC-64 (`oss_direct::crc64`, {r['buffer_mib']} MiB buffer, best / median of {r['rounds']})")
+        p("")
+        p("| what | GB/s best | GB/s median |")
+        p("|---|---:|---:|")
+        p(f"| memory copy (`copy_from_slice`) | {r['memcpy_best']:.2f} | {r['memcpy_median']:.2f} |")
+        p(f"| `crc64::checksum` | {r['crc64_checksum_best']:.2f} | {r['crc64_checksum_median']:.2f} |")
+        p(f"| `Crc64Hasher::update`, 1 MiB pieces | {r['crc64_hasher_1mib_best']:.2f} | {r['crc64_hasher_1mib_median']:.2f} |")
+        p("")
+    p("### Notes")
+    p("")
+    for s in sizes:
+        ok = [x for x in by["upload"] if x["label"] == s and not x.get("error")]
+        curl = next((x for x in ok if x["client"].startswith("curl")), None)
+        others = [x for x in ok if not x["client"].startswith("curl")]
+        if curl and others:
+            best = max(others, key=mbps)
+            ratio = mbps(curl) / mbps(best)
+            verdict = ("oss-local is (close to) the ceiling here: the fastest client gets within 25% "
+                       "of a bare PUT" if ratio < 1.25 else "oss-local is not the ceiling here")
+            p(f"- {s}: one `curl -T` PUT reaches {mbps(curl):.0f} MB/s, {ratio:.2f}x the fastest "
+              f"multipart client ({best['client']}, {mbps(best):.0f} MB/s): {verdict}.")
+    for line in a.note or []:
+        p(f"- {line}")
+    p("")
+    print("\n".join(out))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def upload_args(s):
+        s.add_argument("file")
+        s.add_argument("key")
+        s.add_argument("--server", required=True)
+        s.add_argument("--endpoint", help="OSS endpoint (default: the token server's hint)")
+        s.add_argument("--part-size", type=int, default=8 * 2**20)
+        s.add_argument("--concurrency", type=int, default=4)
+
+    s = sub.add_parser("oss2")
+    upload_args(s)
+    s.add_argument("--no-crc", action="store_true")
+    s.add_argument("--store", help="oss2.ResumableStore root")
+    s.set_defaults(f=cmd_oss2)
+    s = sub.add_parser("v2")
+    upload_args(s)
+    s.set_defaults(f=cmd_v2)
+    s = sub.add_parser("presign-put")
+    s.add_argument("key")
+    s.add_argument("--server", required=True)
+    s.set_defaults(f=cmd_presign_put)
+    s = sub.add_parser("delete")
+    s.add_argument("keys", nargs="+")
+    s.add_argument("--endpoint", required=True)
+    s.set_defaults(f=cmd_delete)
+    s = sub.add_parser("resume")
+    s.add_argument("client", choices=["oss-direct", "oss2"])
+    upload_args(s)
+    s.add_argument("--oss-endpoint", required=True, help="oss-local's real endpoint (proxied)")
+    s.add_argument("--cli", help="the oss-direct binary")
+    s.add_argument("--store", required=True, help="checkpoint folder")
+    s.add_argument("--timeout", type=float, default=300)
+    s.set_defaults(f=cmd_resume)
+    s = sub.add_parser("tokenload")
+    s.add_argument("url")
+    s.add_argument("--duration", type=float, default=10)
+    s.add_argument("--connections", type=int, default=16)
+    s.add_argument("--max-requests", type=int, default=200000)
+    s.set_defaults(f=cmd_tokenload)
+    s = sub.add_parser("report")
+    s.add_argument("results")
+    s.add_argument("--note", action="append", help="a line for the Notes (repeatable)")
+    s.set_defaults(f=cmd_report)
+    a = ap.parse_args()
+    a.f(a)
+
+
+if __name__ == "__main__":
+    main()

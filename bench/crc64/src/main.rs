@@ -1,0 +1,71 @@
+//! CRC-64/XZ throughput of `oss_direct::crc64` against a plain memory copy of the same buffer.
+//!
+//! `oss-direct-crc64-bench [MiB] [rounds]` (default 256 MiB, 5 rounds) prints one JSON line:
+//! the best and median GB/s (10^9 bytes per second) of
+//! - `memcpy`: `copy_from_slice` of the buffer into another one (the memory bandwidth ceiling),
+//! - `crc64_checksum`: `oss_direct::crc64::checksum` over the whole buffer,
+//! - `crc64_hasher_1mib`: `Crc64Hasher::update` fed 1 MiB at a time (as an upload streams a file).
+
+use oss_direct::crc64::{checksum, Crc64Hasher};
+use std::hint::black_box;
+use std::time::Instant;
+
+fn gbps(bytes: usize, secs: f64) -> f64 {
+    bytes as f64 / secs / 1e9
+}
+
+/// Runs `f` `rounds` times and returns (best, median) GB/s.
+fn measure(bytes: usize, rounds: usize, mut f: impl FnMut()) -> (f64, f64) {
+    let mut speeds: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            gbps(bytes, t.elapsed().as_secs_f64())
+        })
+        .collect();
+    speeds.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    (speeds[rounds - 1], speeds[rounds / 2])
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mib: usize = args.next().map_or(256, |a| a.parse().expect("MiB: a number"));
+    let rounds: usize = args.next().map_or(5, |a| a.parse().expect("rounds: a number"));
+    assert!(rounds > 0);
+    let len = mib * 1024 * 1024;
+
+    // Pseudo-random contents (xorshift), so nothing is special about the bytes.
+    let mut src = vec![0u8; len];
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for chunk in src.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    let mut dst = vec![1u8; len]; // touched, so page faults are not timed
+
+    let memcpy = measure(len, rounds, || {
+        dst.copy_from_slice(black_box(&src));
+        black_box(&dst);
+    });
+    let mut whole = 0;
+    let crc = measure(len, rounds, || whole = black_box(checksum(black_box(&src))));
+    let mut streamed = 0;
+    let hasher = measure(len, rounds, || {
+        let mut h = Crc64Hasher::new();
+        for c in black_box(&src).chunks(1024 * 1024) {
+            h.update(c);
+        }
+        streamed = black_box(h.finish());
+    });
+    assert_eq!(whole, streamed, "both ways give the same CRC");
+
+    println!(
+        "{{\"buffer_mib\":{mib},\"rounds\":{rounds},\
+         \"memcpy_best\":{:.3},\"memcpy_median\":{:.3},\
+         \"crc64_checksum_best\":{:.3},\"crc64_checksum_median\":{:.3},\
+         \"crc64_hasher_1mib_best\":{:.3},\"crc64_hasher_1mib_median\":{:.3}}}",
+        memcpy.0, memcpy.1, crc.0, crc.1, hasher.0, hasher.1
+    );
+}

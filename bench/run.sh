@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# The benchmarks (SPEC.md section 8): one command, a Markdown table on stdout and in
+# bench/RESULTS.md. Run by hand (`bash bench/run.sh` or `make bench`); never part of `make test`.
+#
+# Starts a release oss-local --demo (data on /dev/shm) and a release app-token-server for it on
+# free loopback ports, then measures: upload throughput and peak memory of oss-direct, oss2 (CRC
+# on and off), alibabacloud-oss-v2 and a presigned curl -T PUT; the resume cost; the token server
+# with its cache on and off; CRC-64 against a memory copy. Everything it starts is stopped and
+# /dev/shm is cleaned at the end. Environment: BENCH_PART_SIZE (bytes, default 8 MiB),
+# BENCH_CONCURRENCY (default 4), BENCH_SIZES_MIB (default "64 1024"), BENCH_TOKEN_SECONDS (10).
+set -euo pipefail
+source "$(dirname "$0")/../scripts/env.sh"
+cd "$ROOT"
+
+PART_SIZE="${BENCH_PART_SIZE:-$((8 * 1024 * 1024))}"
+CONCURRENCY="${BENCH_CONCURRENCY:-4}"
+SIZES_MIB="${BENCH_SIZES_MIB:-64 1024}"
+TOKEN_SECONDS="${BENCH_TOKEN_SECONDS:-10}"
+LIMIT=600 # seconds any one client run may take
+
+# ------------------------------------------------------------------------------------ tools
+command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs" >&2; exit 1; }
+apt_install curl time wrk python3 python3-venv || { echo "install the packages above, then run again" >&2; exit 1; }
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating the Python venv at $VENV"
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import oss2, alibabacloud_oss_v2" 2>/dev/null; then
+  log "installing oss2 alibabacloud-oss-v2 into $VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check oss2 alibabacloud-oss-v2
+fi
+PY="$VENV/bin/python"
+HELPER="$ROOT/bench/bench.py"
+
+log "building the release binaries (oss-direct, oss-local, app-token-server) and bench/crc64"
+cargo build --release --quiet -p oss-direct-cli -p oss-local -p app-token-server
+# Its own package (not a workspace member); the lock file next to it pins the same versions.
+cargo build --release --quiet --manifest-path bench/crc64/Cargo.toml
+BIN="$CARGO_TARGET_DIR/release"
+CLI="$BIN/oss-direct"
+
+# ------------------------------------------------------------------------- start the stack
+WORK="$(mktemp -d /dev/shm/oss-direct-bench.XXXXXX)"
+RESULTS="$WORK/results.jsonl"
+PIDS=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+json_get() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+log "starting oss-local (data in $WORK/data)"
+"$BIN/oss-local" --demo --listen 127.0.0.1:0 --sts-listen 127.0.0.1:0 --data-dir "$WORK/data" \
+  --ready-file "$WORK/ready.json" >"$WORK/oss-local.out" 2>"$WORK/oss-local.log" &
+PIDS+=($!)
+for _ in $(seq 1 300); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
+[ -s "$WORK/ready.json" ] || { echo "oss-local did not start:" >&2; cat "$WORK/oss-local.log" >&2; exit 1; }
+OSS="$(json_get "$WORK/ready.json" oss_endpoint)"
+STS="$(json_get "$WORK/ready.json" sts_endpoint)"
+REGION="$(json_get "$WORK/ready.json" region)"
+
+# The token server: read-write policy, no rate limit; TokenCache as asked.
+start_token_server() { # $1 = true|false (TokenCache); sets TOKEN_URL and TOKEN_PID
+  local port cfg="$WORK/token-server-$1.json"
+  port="$(free_port)"
+  cat >"$cfg" <<EOF
+{
+  "AccessKeyID": "LTAI5tLocalDemoKey",
+  "AccessKeySecret": "LocalDemoSecret",
+  "RoleArn": "acs:ram::1000000000000000:role/oss-direct-demo",
+  "TokenExpireTime": "3600",
+  "PolicyFile": "$ROOT/policy/bucket_read_write_policy.txt",
+  "StsEndpoint": "$STS",
+  "Bucket": "demo-bucket",
+  "ObjectPrefix": "bench/",
+  "Region": "$REGION",
+  "OssEndpoint": "$OSS",
+  "RateLimit": false,
+  "TokenCache": $1
+}
+EOF
+  RUST_LOG=warn "$BIN/app-token-server" "$port" --listen 127.0.0.1 --config "$cfg" \
+    >"$WORK/token-server-$1.log" 2>&1 &
+  TOKEN_PID=$!
+  PIDS+=("$TOKEN_PID")
+  TOKEN_URL="http://127.0.0.1:$port/"
+  for _ in $(seq 1 100); do curl -fs "${TOKEN_URL}healthz" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "app-token-server did not start:" >&2; cat "$WORK/token-server-$1.log" >&2; exit 1
+}
+start_token_server true
+SERVER="$TOKEN_URL"
+log "oss-local at $OSS (STS $STS); token server at $SERVER"
+
+# ------------------------------------------------------------------------ machine, versions
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || true)"
+mem="$(free -g | awk '/^Mem:/ {print $2}')"
+machine="$(nproc) CPUs (${cpu:-unknown}), ${mem} GiB RAM, Linux $(uname -r)"
+versions="$(rustc --version | cut -d' ' -f1-2), $("$CLI" --version), $("$PY" -c 'import oss2, alibabacloud_oss_v2 as v2; print(f"oss2 {oss2.__version__}, alibabacloud-oss-v2 {v2.__version__}")'), $(curl --version | head -1 | cut -d' ' -f1-2), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), Python $("$PY" -c 'import platform; print(platform.python_version())')"
+"$PY" - "$RESULTS" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$machine" "$versions" "$PART_SIZE" "$CONCURRENCY" <<'EOF'
+import json, sys
+path, date, machine, versions, part, conc = sys.argv[1:]
+with open(path, "a") as f:
+    f.write(json.dumps({"kind": "meta", "date": date, "machine": machine, "versions": versions,
+                        "part_size": int(part), "concurrency": int(conc)}) + "\n")
+EOF
+echo "machine: $machine"
+echo "versions: $versions"
+
+# Appends {"kind": ..., **fields} plus max RSS (from /usr/bin/time -v) to the results.
+record() { # $1 = JSON with the fields, $2 = the time -v output file (or "")
+  "$PY" - "$RESULTS" "$1" "$2" <<'EOF'
+import json, re, sys
+path, fields, timefile = sys.argv[1:]
+r = json.loads(fields)
+if timefile:
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(timefile).read())
+    r["max_rss_kb"] = int(m.group(1)) if m else None
+with open(path, "a") as f:
+    f.write(json.dumps(r) + "\n")
+EOF
+}
+
+# ------------------------------------------------------------------------------------ uploads
+# One client run: $1 = client label, $2 = size label, $3 = file, $4 = key. Prints MB/s.
+run_client() {
+  local client="$1" label="$2" file="$3" key="$4" out="$WORK/out.json" tv="$WORK/time.txt" rc=0
+  local common=(--part-size "$PART_SIZE" --concurrency "$CONCURRENCY")
+  case "$client" in
+    oss-direct)
+      timeout "$LIMIT" /usr/bin/time -v -o "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" \
+        --resumable "${common[@]}" --checkpoint-dir "$WORK/checkpoints" --json >"$out" 2>"$WORK/err" || rc=$? ;;
+    "oss2 (CRC on)")
+      timeout "$LIMIT" /usr/bin/time -v -o "$tv" "$PY" "$HELPER" oss2 "$file" "$key" --server "$SERVER" \
+        "${common[@]}" --store "$WORK/oss2-store" >"$out" 2>"$WORK/err" || rc=$? ;;
+    "oss2 (CRC off)")
+      timeout "$LIMIT" /usr/bin/time -v -o "$tv" "$PY" "$HELPER" oss2 "$file" "$key" --server "$SERVER" \
+        "${common[@]}" --store "$WORK/oss2-store" --no-crc >"$out" 2>"$WORK/err" || rc=$? ;;
+    "alibabacloud-oss-v2")
+      timeout "$LIMIT" /usr/bin/time -v -o "$tv" "$PY" "$HELPER" v2 "$file" "$key" --server "$SERVER" \
+        "${common[@]}" >"$out" 2>"$WORK/err" || rc=$? ;;
+    "curl -T (one PUT)")
+      local url size code secs
+      url="$("$PY" "$HELPER" presign-put "$key" --server "$SERVER")"
+      size="$(stat -c %s "$file")"
+      read -r code secs < <(timeout "$LIMIT" /usr/bin/time -v -o "$tv" curl -sS -o "$WORK/err" \
+        -w '%{http_code} %{time_total}\n' -T "$file" "$url" || echo "000 0")
+      [ "$code" = 200 ] || rc=1
+      echo "{\"seconds\": $secs, \"bytes\": $size}" >"$out" ;;
+  esac
+  if [ "$rc" -ne 0 ]; then
+    echo "  $client, $label: FAILED: $(tail -c 400 "$WORK/err")" >&2
+    record "{\"kind\": \"upload\", \"client\": \"$client\", \"label\": \"$label\", \"error\": true}" ""
+  else
+    local fields
+    fields="$("$PY" -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(json.dumps({"kind":"upload","client":sys.argv[2],"label":sys.argv[3],"seconds":r["seconds"],"bytes":r["bytes"]}))' "$out" "$client" "$label")"
+    record "$fields" "$tv"
+    "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-22s %8s: %7.0f MB/s (%.2f s)" % (r["client"], r["label"], r["bytes"]/r["seconds"]/1e6, r["seconds"]))' "$fields"
+  fi
+  "$PY" "$HELPER" delete "$key" --endpoint "$OSS" >/dev/null 2>&1 || true
+  rm -rf "$WORK/checkpoints" "$WORK/oss2-store"
+}
+
+CLIENTS=("oss-direct" "oss2 (CRC on)" "oss2 (CRC off)" "alibabacloud-oss-v2" "curl -T (one PUT)")
+for mib in $SIZES_MIB; do
+  if [ "$mib" -ge 1024 ] && [ $((mib % 1024)) -eq 0 ]; then label="$((mib / 1024)) GiB"; else label="$mib MiB"; fi
+  file="$WORK/random-$mib.bin"
+  head -c $((mib * 1024 * 1024)) /dev/urandom >"$file"
+  log "upload throughput, $label (part size $PART_SIZE, concurrency $CONCURRENCY)"
+  i=0
+  for client in "${CLIENTS[@]}"; do
+    i=$((i + 1))
+    run_client "$client" "$label" "$file" "bench/$mib-$i.bin"
+  done
+  [ "$mib" = "${SIZES_MIB##* }" ] || rm -f "$file"
+done
+BIG="$WORK/random-${SIZES_MIB##* }.bin"
+
+# ------------------------------------------------------------------------------------- resume
+log "resume cost: $(basename "$BIG") killed (SIGKILL) at about half, then the same command again"
+for client in oss-direct oss2; do
+  if out="$(timeout $((2 * LIMIT)) "$PY" "$HELPER" resume "$client" "$BIG" "bench/resume-$client.bin" \
+      --server "$SERVER" --oss-endpoint "$OSS" --cli "$CLI" --store "$WORK/resume-$client" \
+      --part-size "$PART_SIZE" --concurrency "$CONCURRENCY" --timeout "$LIMIT" 2>"$WORK/err")"; then
+    record "$("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(kind="resume", client=sys.argv[2]); print(json.dumps(r))' "$out" "$client")" ""
+    echo "  $client: $out"
+  else
+    echo "  $client: FAILED: $(tail -c 400 "$WORK/err")" >&2
+    record "{\"kind\": \"resume\", \"client\": \"$client\", \"error\": \"see the run's output\"}" ""
+  fi
+  "$PY" "$HELPER" delete "bench/resume-$client.bin" --endpoint "$OSS" >/dev/null 2>&1 || true
+done
+rm -f "$BIG"
+
+# ------------------------------------------------------------------------------- token server
+token_load() { # $1 = cache label; GET $TOKEN_URL for TOKEN_SECONDS from a second process
+  local out
+  if command -v wrk >/dev/null; then
+    out="$(timeout $((TOKEN_SECONDS + 30)) wrk -t2 -c16 -d"${TOKEN_SECONDS}s" --timeout 5s --latency "$TOKEN_URL")"
+    out="$("$PY" - "$out" <<'EOF'
+import json, re, sys
+text = sys.argv[1]
+unit = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+def pct(p):
+    m = re.search(rf"^\s*{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    return float(m.group(1)) * unit[m.group(2)]
+errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+errors += int(m.group(1)) if m else 0
+print(json.dumps({"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+                  "p50_ms": pct(50), "p99_ms": pct(99),
+                  "requests": int(re.search(r"(\d+) requests in", text).group(1)),
+                  "errors": errors, "tool": "wrk -t2 -c16 --latency"}))
+EOF
+)"
+  else
+    out="$(timeout $((TOKEN_SECONDS + 30)) "$PY" "$HELPER" tokenload "$TOKEN_URL" --duration "$TOKEN_SECONDS")"
+  fi
+  record "$("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(kind="token", cache=sys.argv[2]); print(json.dumps(r))' "$out" "$1")" ""
+  echo "  TokenCache $1: $out"
+}
+log "token server: ${TOKEN_SECONDS} s of GET / with the cache on, then off"
+token_load "true (on)"
+start_token_server false
+token_load "false (every request calls STS)"
+
+# ------------------------------------------------------------------------------------ CRC-64
+log "CRC-64 against a memory copy (256 MiB, 5 rounds)"
+crc="$(timeout 300 "$CARGO_TARGET_DIR/release/oss-direct-crc64-bench" 256 5)"
+echo "  $crc"
+record "$("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r["kind"]="crc"; print(json.dumps(r))' "$crc")" ""
+
+# ------------------------------------------------------------------------------------ report
+log "results"
+"$PY" "$HELPER" report "$RESULTS" \
+  --note "Signatures: oss-direct V4 (its default), oss2 V1 (its default, \`StsAuth\`), alibabacloud-oss-v2 V4, curl a V1 presigned URL from oss2's \`sign_url\`. Every client uses an STS token from the app-token-server." \
+  --note "The multipart clients pay for CompleteMultipartUpload, in which oss-local concatenates the parts into one file (a copy of the whole object on tmpfs, with an fdatasync); one PUT does not. oss-local also computes MD5 and CRC-64 of every body it receives." \
+  --note "Max RSS is the whole client process (for oss2 and alibabacloud-oss-v2 including the Python interpreter and the SDK's imports), from /usr/bin/time -v." \
+  --note "Resume: the client is SIGKILLed (no chance to save anything) once half the file's bytes went through a counting loopback proxy in front of oss-local; the same command is then run again. Bytes sent count everything the client wrote to the server (request lines, headers, bodies) in both runs, including the parts that were in flight when it was killed." \
+  --note "Token server: wrk runs on the same 2 CPUs as app-token-server (and, with the cache off, oss-local's STS, which signs and checks every AssumeRole), so these are lower bounds for a dedicated machine." \
+  | tee "$ROOT/bench/RESULTS.md"
+echo
+echo "(written to bench/RESULTS.md)"
