@@ -6,6 +6,7 @@
 
 use crate::body::RequestBody;
 use crate::xml::OssError;
+use bytes::Bytes;
 use md5::{Digest, Md5};
 use oss_direct::crc64::Crc64Hasher;
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tempfile::NamedTempFile;
-use tokio::io::AsyncWriteExt;
 
 /// Metadata of a stored object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,29 +137,63 @@ impl Storage {
     }
 
     /// Streams a body into a synced temporary file, computing MD5 and CRC-64.
+    ///
+    /// MD5 runs on one blocking thread, CRC-64 and the file writes on another, while this task
+    /// reads the network: on these 2-core machines one hash alone is slower than loopback.
     pub async fn write_temp(&self, body: &mut RequestBody) -> Result<Written, OssError> {
         let temp = NamedTempFile::new_in(self.tmp_dir())?;
-        // Large writes: fewer hops to the blocking pool than one per network chunk.
-        let mut file = tokio::io::BufWriter::with_capacity(
-            1024 * 1024,
-            tokio::fs::File::from_std(temp.reopen()?),
-        );
-        let mut md5 = Md5::new();
-        let mut crc = Crc64Hasher::new();
-        let mut size = 0u64;
-        while let Some(chunk) = body.chunk().await? {
-            md5.update(&chunk);
-            crc.update(&chunk);
-            size += chunk.len() as u64;
-            file.write_all(&chunk).await?;
+        let file = temp.reopen()?;
+        let (md5_tx, mut md5_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+        let (write_tx, mut write_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+        let md5_job = tokio::task::spawn_blocking(move || {
+            let mut h = Md5::new();
+            while let Some(c) = md5_rx.blocking_recv() {
+                h.update(&c);
+            }
+            <[u8; 16]>::from(h.finalize())
+        });
+        let write_job = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64)> {
+            let mut crc = Crc64Hasher::new();
+            let mut out = std::io::BufWriter::with_capacity(1024 * 1024, file);
+            let mut size = 0u64;
+            while let Some(c) = write_rx.blocking_recv() {
+                crc.update(&c);
+                out.write_all(&c)?;
+                size += c.len() as u64;
+            }
+            out.flush()?;
+            out.get_ref().sync_data()?;
+            Ok((size, crc.finish()))
+        });
+        let mut read_error = None;
+        loop {
+            match body.chunk().await {
+                Ok(Some(chunk)) => {
+                    let sent_md5 = md5_tx.send(chunk.clone()).await.is_ok();
+                    // A failed send means the writer stopped on an I/O error, reported below.
+                    if !sent_md5 || write_tx.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
         }
-        file.flush().await?;
-        file.get_ref().sync_data().await?;
+        drop(md5_tx);
+        drop(write_tx);
+        let md5 = md5_job.await.map_err(OssError::internal)?;
+        let (size, crc64) = write_job.await.map_err(OssError::internal)??;
+        if let Some(e) = read_error {
+            return Err(e);
+        }
         Ok(Written {
             temp,
             size,
-            md5: md5.finalize().into(),
-            crc64: crc.finish(),
+            md5,
+            crc64,
         })
     }
 
