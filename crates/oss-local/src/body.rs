@@ -1,5 +1,6 @@
 //! Reading a request body chunk by chunk, with the "cut the connection after K bytes" fault.
 
+use crate::server::Resp;
 use crate::xml::OssError;
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -30,6 +31,11 @@ impl RequestBody {
     /// Drops the connection once `bytes` bytes of this body have been read.
     pub fn cut_after(&mut self, bytes: u64) {
         self.cut_after = Some(bytes);
+    }
+
+    /// What drops this request's connection.
+    pub fn cut_handle(&self) -> Arc<Notify> {
+        self.cut.clone()
     }
 
     /// Drops the connection now (the response is never sent).
@@ -103,4 +109,38 @@ impl RequestBody {
         }
         Ok(out)
     }
+}
+
+/// Sends at most `limit` bytes of `resp`'s body, then drops the connection.
+pub(crate) fn cut_response(resp: Resp, limit: u64, cut: Arc<Notify>) -> Resp {
+    use futures_util::StreamExt;
+    let (parts, body) = resp.into_parts();
+    let stream = body.into_data_stream();
+    let limited =
+        futures_util::stream::unfold((stream, 0u64, false), move |(mut stream, sent, done)| {
+            let cut = cut.clone();
+            async move {
+                if done || sent >= limit {
+                    // Give the connection a moment to flush what was sent, then drop it.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tracing::info!("fault: cutting the connection after {limit} response bytes");
+                    cut.notify_one();
+                    std::future::pending::<()>().await;
+                }
+                match stream.next().await {
+                    Some(Ok(chunk)) => {
+                        let room = (limit - sent) as usize;
+                        if chunk.len() >= room {
+                            Some((Ok(chunk.slice(..room)), (stream, limit, true)))
+                        } else {
+                            let n = chunk.len() as u64;
+                            Some((Ok(chunk), (stream, sent + n, false)))
+                        }
+                    }
+                    Some(Err(e)) => Some((Err(e), (stream, sent, true))),
+                    None => None,
+                }
+            }
+        });
+    Resp::from_parts(parts, axum::body::Body::from_stream(limited))
 }

@@ -23,8 +23,8 @@ pub enum FaultSpec {
         /// OSS error code in the XML body (or STS `Code`).
         code: String,
     },
-    /// Drop the connection after `after_bytes` bytes of the request body, for the next `count`
-    /// matching requests.
+    /// Drop the connection after `after_bytes` bytes of the request body (of the response body
+    /// for GetObject), for the next `count` matching requests.
     Cut {
         /// Operation name or `*`.
         operation: String,

@@ -277,14 +277,19 @@ pub(crate) async fn handle(
         body.drain(DRAIN_LIMIT, expects_continue).await;
         return error_response(&e, request_id, &target.host, head);
     }
-    if let Some(after) = planned.cut_after {
+    // A GetObject has no request body to cut: its response body is cut instead.
+    let cut_response = planned.cut_after.filter(|_| op == Op::GetObject);
+    if let Some(after) = planned.cut_after.filter(|_| op != Op::GetObject) {
         if after == 0 {
             body.cut_now().await;
         }
         body.cut_after(after);
     }
     match run(state, parts, &target, op, &mut body, peer).await {
-        Ok(r) => r,
+        Ok(r) => match cut_response {
+            Some(after) => crate::body::cut_response(r, after, body.cut_handle()),
+            None => r,
+        },
         Err(e) => {
             if e.status.is_server_error() || e.status.as_u16() == 403 {
                 tracing::info!(op = op.name(), code = %e.code, "refused");

@@ -125,6 +125,43 @@ async fn injected_failures_cuts_and_latency() {
     let r = send(&run, Req::new("HEAD", B, Some("cut")), &c, Sig::V4).await;
     assert_eq!(r.status, 404, "a cut upload stores nothing");
 
+    // On a GetObject the response body is cut.
+    let big = data(300_000, 5);
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some("dl")).body(big.clone()),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    run.faults().cut_after("GetObject", 100_000, 1);
+    let mut h = http::HeaderMap::new();
+    oss_direct::sign::sign_v1(
+        "GET",
+        Some(B),
+        Some("dl"),
+        &[],
+        &mut h,
+        oss_direct::sign::SigningCredentials {
+            access_key_id: &c.ak,
+            access_key_secret: &c.secret,
+            security_token: None,
+        },
+        &httpdate::fmt_http_date(std::time::SystemTime::now()),
+    );
+    let resp = client()
+        .get(url(&run, B, Some("dl"), &[]))
+        .headers(h)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let got = resp.bytes().await;
+    assert!(got.is_err(), "the body stops short of Content-Length");
+    let r = send(&run, Req::new("GET", B, Some("dl")), &c, Sig::V4).await;
+    assert_eq!(r.body, big, "the next GetObject is whole");
+
     run.faults()
         .add_latency("GetObject", Duration::from_millis(1500), Some(1));
     let slow = reqwest::Client::builder()
