@@ -44,8 +44,9 @@ pub(crate) fn render_text(text: &str, size: f32, color: Rgba<u8>) -> RgbaImage {
         x += sf.h_advance(id);
         prev = Some(id);
     }
-    let w = (x.ceil() as u32).max(1);
-    let h = ((sf.ascent() - sf.descent()).ceil() as u32).max(1);
+    // Long text at a large size would be a huge image: nothing wider than the largest output.
+    let w = (x.ceil() as u32).clamp(1, 16384);
+    let h = ((sf.ascent() - sf.descent()).ceil() as u32).clamp(1, 4096);
     let mut out = RgbaImage::from_pixel(w, h, Rgba([color[0], color[1], color[2], 0]));
     for g in glyphs {
         if let Some(og) = font.outline_glyph(g) {
