@@ -255,22 +255,29 @@ def cmd_report(a):
     for r in by.get("upload", []):
         if r["client"] not in clients:
             clients.append(r["client"])
-    p("### Upload throughput and peak memory")
+    big = sizes[-1] if sizes else ""
+    p("### Upload throughput, CPU and peak memory")
     p("")
-    p("| client | " + " | ".join(f"{s} MB/s" for s in sizes) + f" | max RSS, {sizes[-1]} upload |")
-    p("|---|" + "---:|" * (len(sizes) + 1))
+    p("| client | " + " | ".join(f"{s} MB/s" for s in sizes)
+      + f" | {big}: client CPU s | {big}: oss-local CPU s | {big}: client max RSS |")
+    p("|---|" + "---:|" * (len(sizes) + 3))
     for c in clients:
         cells = []
-        rss = ""
+        tail = ["", "", ""]
         for s in sizes:
             r = next((x for x in by["upload"] if x["client"] == c and x["label"] == s), None)
             if r is None or r.get("error"):
                 cells.append("failed" if r else "")
                 continue
             cells.append(f"{mbps(r):.0f} ({r['seconds']:.2f} s)")
-            if s == sizes[-1] and r.get("max_rss_kb"):
-                rss = f"{r['max_rss_kb'] / 1024:.0f} MiB"
-        p(f"| {c} | " + " | ".join(cells) + f" | {rss} |")
+            if s == big:
+                if r.get("client_cpu_s") is not None:
+                    tail[0] = f"{r['client_cpu_s']:.2f}"
+                if r.get("server_cpu_s") is not None:
+                    tail[1] = f"{r['server_cpu_s']:.2f}"
+                if r.get("max_rss_kb"):
+                    tail[2] = f"{r['max_rss_kb'] / 1024:.0f} MiB"
+        p(f"| {c} | " + " | ".join(cells + tail) + " |")
     p("")
     if by.get("resume"):
         p(f"### Resume cost ({by['resume'][0].get('bytes', 0) / 2**20:.0f} MiB file, SIGKILL at about half, then the same command again)")
@@ -285,6 +292,14 @@ def cmd_report(a):
                       if "resumed_parts" in r else "(oss2 does not say)")
             p(f"| {r['client']} | {r['killed_at_bytes'] / 2**20:.0f} MiB | {r['first_run_sent'] / 2**20:.0f} MiB "
               f"| {r['second_run_sent'] / 2**20:.0f} MiB | **{r['ratio']:.3f}** | {reused} |")
+        p("")
+    if by.get("profile"):
+        p("### Where the CPU goes (perf, separate runs, top symbols by samples)")
+        p("")
+        p("| process | top symbols |")
+        p("|---|---|")
+        for r in by["profile"]:
+            p(f"| {r['label']} | " + "<br>".join(f"{pc:.1f}% `{sym}`" for pc, sym in r["top"]) + " |")
         p("")
     if by.get("token"):
         p("### Token server (`GET /`, loopback, second process)")
@@ -304,20 +319,28 @@ def cmd_report(a):
         p(f"| memory copy (`copy_from_slice`) | {r['memcpy_best']:.2f} | {r['memcpy_median']:.2f} |")
         p(f"| `crc64::checksum` | {r['crc64_checksum_best']:.2f} | {r['crc64_checksum_median']:.2f} |")
         p(f"| `Crc64Hasher::update`, 1 MiB pieces | {r['crc64_hasher_1mib_best']:.2f} | {r['crc64_hasher_1mib_median']:.2f} |")
+        if "crc_table16_best" in r:
+            p(f"| for comparison, not the library: `crc::Crc::<u64, Table<16>>` (slice-by-16), same CRC | "
+              f"{r['crc_table16_best']:.2f} | {r['crc_table16_median']:.2f} |")
+        if "md5_best" in r:
+            p(f"| for scale: MD5 (`md-5`, what oss-local also computes per body) | "
+              f"{r['md5_best']:.2f} | {r['md5_median']:.2f} |")
         p("")
     p("### Notes")
     p("")
     for s in sizes:
         ok = [x for x in by["upload"] if x["label"] == s and not x.get("error")]
-        curl = next((x for x in ok if x["client"].startswith("curl")), None)
+        curls = [x for x in ok if x["client"].startswith("curl")]
         others = [x for x in ok if not x["client"].startswith("curl")]
-        if curl and others:
+        if curls and others:
             best = max(others, key=mbps)
-            ratio = mbps(curl) / mbps(best)
+            ceiling = max(curls, key=mbps)
+            ratio = mbps(ceiling) / mbps(best)
             verdict = ("oss-local is (close to) the ceiling here: the fastest client gets within 25% "
-                       "of a bare PUT" if ratio < 1.25 else "oss-local is not the ceiling here")
-            p(f"- {s}: one `curl -T` PUT reaches {mbps(curl):.0f} MB/s, {ratio:.2f}x the fastest "
-              f"multipart client ({best['client']}, {mbps(best):.0f} MB/s): {verdict}.")
+                       "of bare PUTs" if ratio < 1.25 else "oss-local is not the ceiling here")
+            p(f"- {s}: the best bare PUTs ({ceiling['client']}) reach {mbps(ceiling):.0f} MB/s, "
+              f"{ratio:.2f}x the fastest multipart client ({best['client']}, {mbps(best):.0f} MB/s): "
+              f"{verdict}.")
     for line in a.note or []:
         p(f"- {line}")
     p("")

@@ -20,7 +20,7 @@ LIMIT=600 # seconds any one client run may take
 
 # ------------------------------------------------------------------------------------ tools
 command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs" >&2; exit 1; }
-apt_install curl time wrk python3 python3-venv || { echo "install the packages above, then run again" >&2; exit 1; }
+apt_install curl time wrk bc python3 python3-venv || { echo "install the packages above, then run again" >&2; exit 1; }
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating the Python venv at $VENV"
   python3 -m venv "$VENV"
@@ -29,6 +29,7 @@ if ! "$VENV/bin/python" -c "import oss2, alibabacloud_oss_v2" 2>/dev/null; then
   log "installing oss2 alibabacloud-oss-v2 into $VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check oss2 alibabacloud-oss-v2
 fi
+command -v perf >/dev/null || echo "(perf not found: the CPU profile part is skipped; Debian package linux-perf)" >&2
 PY="$VENV/bin/python"
 HELPER="$ROOT/bench/bench.py"
 
@@ -59,7 +60,10 @@ json_get() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.a
 log "starting oss-local (data in $WORK/data)"
 "$BIN/oss-local" --demo --listen 127.0.0.1:0 --sts-listen 127.0.0.1:0 --data-dir "$WORK/data" \
   --ready-file "$WORK/ready.json" >"$WORK/oss-local.out" 2>"$WORK/oss-local.log" &
-PIDS+=($!)
+OSS_PID=$!
+PIDS+=("$OSS_PID")
+# CPU seconds (user + system) oss-local has used so far.
+oss_local_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$OSS_PID/stat"; }
 for _ in $(seq 1 300); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
 [ -s "$WORK/ready.json" ] || { echo "oss-local did not start:" >&2; cat "$WORK/oss-local.log" >&2; exit 1; }
 OSS="$(json_get "$WORK/ready.json" oss_endpoint)"
@@ -101,7 +105,7 @@ log "oss-local at $OSS (STS $STS); token server at $SERVER"
 # ------------------------------------------------------------------------ machine, versions
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || true)"
 mem="$(free -g | awk '/^Mem:/ {print $2}')"
-machine="$(nproc) CPUs (${cpu:-unknown}), ${mem} GiB RAM, Linux $(uname -r)"
+machine="$(nproc) CPUs (${cpu:-unknown}), ${mem} GiB RAM, Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 versions="$(rustc --version | cut -d' ' -f1-2), $("$CLI" --version), $("$PY" -c 'import oss2, alibabacloud_oss_v2 as v2; print(f"oss2 {oss2.__version__}, alibabacloud-oss-v2 {v2.__version__}")'), $(curl --version | head -1 | cut -d' ' -f1-2), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), Python $("$PY" -c 'import platform; print(platform.python_version())')"
 "$PY" - "$RESULTS" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$machine" "$versions" "$PART_SIZE" "$CONCURRENCY" <<'EOF'
 import json, sys
@@ -122,6 +126,8 @@ r = json.loads(fields)
 if timefile:
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(timefile).read())
     r["max_rss_kb"] = int(m.group(1)) if m else None
+    cpu = re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", open(timefile).read())
+    r["client_cpu_s"] = sum(float(x) for x in cpu) if cpu else None
 with open(path, "a") as f:
     f.write(json.dumps(r) + "\n")
 EOF
@@ -131,7 +137,8 @@ EOF
 # One client run: $1 = client label, $2 = size label, $3 = file, $4 = key. Prints MB/s.
 run_client() {
   local client="$1" label="$2" file="$3" key="$4" out="$WORK/out.json" tv="$WORK/time.txt" rc=0
-  local common=(--part-size "$PART_SIZE" --concurrency "$CONCURRENCY")
+  local common=(--part-size "$PART_SIZE" --concurrency "$CONCURRENCY") cpu0 cpu1
+  cpu0="$(oss_local_cpu)"
   case "$client" in
     oss-direct)
       timeout "$LIMIT" /usr/bin/time -v -o "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" \
@@ -153,13 +160,37 @@ run_client() {
         -w '%{http_code} %{time_total}\n' -T "$file" "$url" || echo "000 0")
       [ "$code" = 200 ] || rc=1
       echo "{\"seconds\": $secs, \"bytes\": $size}" >"$out" ;;
+    "curl -T x$CONCURRENCY (parallel PUTs)")
+      # The server's ceiling at the clients' concurrency: the file in $CONCURRENCY pieces, one
+      # presigned PUT each, all at once. Wall time from the first start to the last end.
+      local size t0 t1 i pids=()
+      size="$(stat -c %s "$file")"
+      : >"$WORK/err"
+      split -n "$CONCURRENCY" -d "$file" "$WORK/piece."
+      local urls=()
+      for i in $(seq 0 $((CONCURRENCY - 1))); do
+        urls+=("$("$PY" "$HELPER" presign-put "$key.$i" --server "$SERVER")")
+      done
+      t0="$(date +%s.%N)"
+      for i in $(seq 0 $((CONCURRENCY - 1))); do
+        timeout "$LIMIT" curl -sS -f -o /dev/null -T "$(printf '%s/piece.%02d' "$WORK" "$i")" \
+          "${urls[$i]}" 2>>"$WORK/err" &
+        pids+=($!)
+      done
+      for i in "${pids[@]}"; do wait "$i" || rc=1; done
+      t1="$(date +%s.%N)"
+      rm -f "$WORK"/piece.*
+      for i in $(seq 0 $((CONCURRENCY - 1))); do "$PY" "$HELPER" delete "$key.$i" --endpoint "$OSS" >/dev/null 2>&1 || true; done
+      tv=""
+      echo "{\"seconds\": $(echo "$t1 - $t0" | bc -l), \"bytes\": $size}" >"$out" ;;
   esac
+  cpu1="$(oss_local_cpu)"
   if [ "$rc" -ne 0 ]; then
     echo "  $client, $label: FAILED: $(tail -c 400 "$WORK/err")" >&2
     record "{\"kind\": \"upload\", \"client\": \"$client\", \"label\": \"$label\", \"error\": true}" ""
   else
     local fields
-    fields="$("$PY" -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(json.dumps({"kind":"upload","client":sys.argv[2],"label":sys.argv[3],"seconds":r["seconds"],"bytes":r["bytes"]}))' "$out" "$client" "$label")"
+    fields="$("$PY" -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(json.dumps({"kind":"upload","client":sys.argv[2],"label":sys.argv[3],"seconds":r["seconds"],"bytes":r["bytes"],"server_cpu_s":float(sys.argv[5])-float(sys.argv[4])}))' "$out" "$client" "$label" "$cpu0" "$cpu1")"
     record "$fields" "$tv"
     "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-22s %8s: %7.0f MB/s (%.2f s)" % (r["client"], r["label"], r["bytes"]/r["seconds"]/1e6, r["seconds"]))' "$fields"
   fi
@@ -167,7 +198,8 @@ run_client() {
   rm -rf "$WORK/checkpoints" "$WORK/oss2-store"
 }
 
-CLIENTS=("oss-direct" "oss2 (CRC on)" "oss2 (CRC off)" "alibabacloud-oss-v2" "curl -T (one PUT)")
+CLIENTS=("oss-direct" "oss2 (CRC on)" "oss2 (CRC off)" "alibabacloud-oss-v2" "curl -T (one PUT)"
+  "curl -T x$CONCURRENCY (parallel PUTs)")
 for mib in $SIZES_MIB; do
   if [ "$mib" -ge 1024 ] && [ $((mib % 1024)) -eq 0 ]; then label="$((mib / 1024)) GiB"; else label="$mib MiB"; fi
   file="$WORK/random-$mib.bin"
@@ -196,6 +228,41 @@ for client in oss-direct oss2; do
   fi
   "$PY" "$HELPER" delete "bench/resume-$client.bin" --endpoint "$OSS" >/dev/null 2>&1 || true
 done
+# --------------------------------------------------------------------- where the CPU goes
+# Separate runs (perf slows what it watches a little, so these are not in the tables above):
+# oss-local while oss2 (CRC off, the lightest client) uploads the big file, then the oss-direct CLI.
+profile_top() { # $1 = perf data, $2 = label: records the top symbols
+  perf report -i "$1" --no-children --sort symbol --stdio 2>/dev/null >"$WORK/perf.txt" || true
+  "$PY" - "$RESULTS" "$2" "$WORK/perf.txt" <<'EOF'
+import json, re, sys
+path, label, report = sys.argv[1:]
+top = []
+for line in open(report):
+    m = re.match(r"^\s+([\d.]+)%\s+\[[.k]\]\s+(.+?)(?:\s+-\s+-)?\s*$", line)
+    if m and len(top) < 5:
+        top.append([float(m.group(1)), m.group(2)])
+with open(path, "a") as f:
+    f.write(json.dumps({"kind": "profile", "label": label, "top": top}) + "\n")
+print(f"  {label}: " + "; ".join(f"{p:.0f}% {s}" for p, s in top))
+EOF
+}
+if command -v perf >/dev/null && [ "${BENCH_PERF:-1}" = 1 ]; then
+  log "where the CPU goes: perf on oss-local, then on the oss-direct CLI (separate runs)"
+  perf record -F 499 -p "$OSS_PID" -o "$WORK/perf-oss-local.data" >/dev/null 2>&1 &
+  perf_pid=$!
+  sleep 0.5
+  timeout "$LIMIT" "$PY" "$HELPER" oss2 "$BIG" bench/perf-1.bin --server "$SERVER" --no-crc \
+    --part-size "$PART_SIZE" --concurrency "$CONCURRENCY" --store "$WORK/perf-store" >/dev/null || true
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  profile_top "$WORK/perf-oss-local.data" "oss-local receiving the big file from oss2 (CRC off)"
+  timeout "$LIMIT" perf record -F 499 -o "$WORK/perf-cli.data" -- "$CLI" upload "$BIG" --server "$SERVER" \
+    --key bench/perf-2.bin --resumable --part-size "$PART_SIZE" --concurrency "$CONCURRENCY" \
+    --checkpoint-dir "$WORK/perf-checkpoints" --json >/dev/null 2>&1 || true
+  profile_top "$WORK/perf-cli.data" "the oss-direct CLI uploading the big file"
+  "$PY" "$HELPER" delete bench/perf-1.bin bench/perf-2.bin --endpoint "$OSS" >/dev/null 2>&1 || true
+  rm -f "$WORK"/perf-*.data
+fi
 rm -f "$BIG"
 
 # ------------------------------------------------------------------------------- token server
