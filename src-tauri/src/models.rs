@@ -166,6 +166,8 @@ pub struct UploadResult {
     pub resumed_parts: u32,
     /// Why an earlier checkpoint was not used, if it was not.
     pub restarted: Option<String>,
+    /// What the app server said through OSS's upload callback, when one was attached.
+    pub callback: Option<oss_direct::CallbackOutcome>,
 }
 
 /// Thumbnail, watermark and link of an uploaded image.

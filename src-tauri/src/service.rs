@@ -339,6 +339,7 @@ impl AppService {
             content_type: None,
             progress: Some(progress),
             cancel,
+            callback: callback_from(&conn),
         };
         let result = conn
             .client
@@ -367,6 +368,7 @@ impl AppService {
                     entry,
                     resumed_parts: u.resumed_parts,
                     restarted: out.restarted,
+                    callback: u.callback.clone(),
                 })
             }
             Err(err) => {
@@ -491,6 +493,19 @@ impl AppService {
     /// Whether an upload is running.
     pub fn is_active(&self, id: &str) -> bool {
         self.active.lock().expect("active lock").contains_key(id)
+    }
+}
+
+/// The upload callback the token server asks for, if any (a broken hint is logged and skipped:
+/// the upload itself matters more).
+fn callback_from(conn: &Connection) -> Option<oss_direct::Callback> {
+    let hint = conn.hints.callback.as_ref()?;
+    match oss_direct::Callback::from_hint(hint) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "ignoring the app server's callback hint");
+            None
+        }
     }
 }
 

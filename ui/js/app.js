@@ -226,6 +226,14 @@ async function showResult(result) {
   $('result-size').textContent = `${bytes(e.size)} (${e.size} bytes)`;
   $('result-etag').textContent = e.etag;
   $('result-crc').textContent = `${e.crc64} ✓ verified` + (result.resumedParts ? ` · resumed with ${result.resumedParts} parts already uploaded` : '');
+  const cb = result.callback;
+  $('result-callback').hidden = !cb;
+  if (cb) {
+    $('result-callback').textContent = cb.outcome === 'answered'
+      ? 'The app server recorded this upload.'
+      : `Stored, but the app server was not told (${cb.message}).`;
+    $('result-callback').className = cb.outcome === 'answered' ? 'help' : 'help warn';
+  }
   $('thumbnail').removeAttribute('src');
   $('watermarked').removeAttribute('src');
   $('preview-error').hidden = true;

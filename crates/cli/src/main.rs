@@ -189,6 +189,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 concurrency,
                 checkpoint_dir,
                 progress,
+                callback: conn
+                    .hints
+                    .callback
+                    .as_ref()
+                    .map(oss_direct::Callback::from_hint)
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
                 ..Default::default()
             };
             let cancel = options.cancel.clone();
@@ -213,11 +220,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                     "key": u.key, "etag": u.etag, "crc64": u.crc64.to_string(), "bytes": u.bytes,
                     "seconds": seconds, "resumed_parts": u.resumed_parts,
                     "uploaded_parts": u.uploaded_parts, "restarted": out.restarted,
+                    "callback": u.callback,
                 });
                 println!("{line}");
             } else {
                 if let Some(why) = &out.restarted {
                     eprintln!("note: started over because {why}");
+                }
+                match &u.callback {
+                    Some(oss_direct::CallbackOutcome::Answered { body }) => {
+                        eprintln!("the app server was told: {body}")
+                    }
+                    Some(oss_direct::CallbackOutcome::Failed { message }) => eprintln!(
+                        "warning: stored, but the app server was not told (CallbackFailed: {message})"
+                    ),
+                    None => {}
                 }
                 println!(
                     "uploaded {} ({} bytes in {:.2} s), ETag {}, CRC-64 {} verified{}",

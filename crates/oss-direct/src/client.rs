@@ -162,6 +162,7 @@ impl Request {
 
 /// A successful answer. Holds its in-flight slot until dropped.
 pub(crate) struct Response {
+    pub status: u16,
     pub headers: HeaderMap,
     pub inner: reqwest::Response,
     /// CRC-64 of the body that was sent, when there was one.
@@ -329,6 +330,7 @@ impl Client {
                     let sent_crc = has_body.then(|| crc.lock().expect("crc lock").finish());
                     attempt.commit();
                     return Ok(Response {
+                        status: resp.status().as_u16(),
                         headers: resp.headers().clone(),
                         inner: resp,
                         sent_crc,

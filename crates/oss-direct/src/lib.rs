@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod callback;
 pub mod checkpoint;
 mod client;
 pub mod crc64;
@@ -44,6 +45,7 @@ pub mod settings;
 pub mod sign;
 pub mod xml;
 
+pub use callback::{Callback, CallbackOutcome};
 pub use client::{Client, ClientConfig};
 pub use credentials::{
     AuthServerCredentials, Credentials, CredentialsProvider, StaticCredentials, TokenHints,

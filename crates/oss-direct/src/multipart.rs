@@ -37,6 +37,8 @@ pub struct CompleteOutput {
     pub crc64: Option<u64>,
     /// Request id.
     pub request_id: String,
+    /// What the app server said, when the upload carried a callback.
+    pub callback: Option<crate::CallbackOutcome>,
 }
 
 impl Client {
@@ -149,6 +151,19 @@ impl Client {
         upload_id: &str,
         parts: &[UploadedPart],
     ) -> Result<CompleteOutput> {
+        self.complete_multipart_upload_with_callback(key, upload_id, parts, None)
+            .await
+    }
+
+    /// CompleteMultipartUpload carrying an upload callback: OSS calls the app server once the
+    /// object is assembled, and relays its answer (or 203 `CallbackFailed`).
+    pub async fn complete_multipart_upload_with_callback(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[UploadedPart],
+        callback: Option<&crate::Callback>,
+    ) -> Result<CompleteOutput> {
         const OP: &str = "CompleteMultipartUpload";
         validate_key(OP, key)?;
         let mut list: Vec<CompletePart> = parts
@@ -161,11 +176,25 @@ impl Client {
         list.sort_by_key(|p| p.part_number);
         let body = quick_xml::se::to_string(&CompleteRequest { parts: list })
             .map_err(|e| Error::new(ErrorKind::Unexpected, OP, e.to_string()))?;
-        let req = Request::new(OP, Method::POST, Some(key))
+        let mut req = Request::new(OP, Method::POST, Some(key))
             .query("uploadId", upload_id)
             .header("content-type", "application/xml")?
             .body(Body::Bytes(Bytes::from(body)));
+        if let Some(cb) = callback {
+            req = cb.apply(req)?;
+        }
         let resp = self.send(req).await?;
+        if callback.is_some() {
+            let request_id = resp.request_id();
+            let etag = resp.etag();
+            let (crc64, outcome) = self.finish_callback(OP, key, resp, true).await?;
+            return Ok(CompleteOutput {
+                etag,
+                crc64,
+                request_id,
+                callback: outcome,
+            });
+        }
         let crc64 = resp.crc64();
         let request_id = resp.request_id();
         let header_etag = resp.etag();
@@ -178,6 +207,7 @@ impl Client {
             },
             crc64,
             request_id,
+            callback: None,
         })
     }
 

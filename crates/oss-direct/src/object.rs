@@ -54,6 +54,8 @@ pub struct PutOptions {
     pub content_type: Option<String>,
     /// Progress reports while the body is sent.
     pub progress: Option<ProgressFn>,
+    /// An upload callback to the app server.
+    pub callback: Option<crate::Callback>,
 }
 
 /// What a completed upload returns.
@@ -73,6 +75,8 @@ pub struct UploadOutput {
     pub resumed_parts: u32,
     /// Parts sent by this run (1 for a simple upload).
     pub uploaded_parts: u32,
+    /// What the app server said, when the upload carried a callback.
+    pub callback: Option<crate::CallbackOutcome>,
 }
 
 /// An object's metadata (HeadObject).
@@ -167,18 +171,26 @@ impl Client {
                 len: meta.len(),
             });
         req.tracker = Some(tracker.clone());
+        if let Some(cb) = &options.callback {
+            req = cb.apply(req)?;
+        }
         let resp = self.send(req).await?;
         let local = resp.sent_crc.unwrap_or(0);
-        let crc64 = check_crc(OP, local, resp.crc64())?;
+        let (etag, request_id) = (resp.etag(), resp.request_id());
+        let (remote, callback) = self
+            .finish_callback(OP, key, resp, options.callback.is_some())
+            .await?;
+        let crc64 = check_crc(OP, local, remote)?;
         tracker.part_done();
         Ok(UploadOutput {
             key: key.to_string(),
-            etag: resp.etag(),
+            etag,
             crc64,
             bytes: meta.len(),
-            request_id: resp.request_id(),
+            request_id,
             resumed_parts: 0,
             uploaded_parts: 1,
+            callback,
         })
     }
 
@@ -209,7 +221,31 @@ impl Client {
             request_id: resp.request_id(),
             resumed_parts: 0,
             uploaded_parts: 1,
+            callback: None,
         })
+    }
+
+    /// After an upload that carried a callback: what the app server said, and the CRC-64 (from
+    /// the answer's header, or a HeadObject when the relayed answer did not carry it).
+    pub(crate) async fn finish_callback(
+        &self,
+        op: &'static str,
+        key: &str,
+        resp: crate::client::Response,
+        had_callback: bool,
+    ) -> Result<(Option<u64>, Option<crate::CallbackOutcome>)> {
+        let remote = resp.crc64();
+        if !had_callback {
+            return Ok((remote, None));
+        }
+        let status = resp.status;
+        let body = resp.bytes(op).await?;
+        let outcome = crate::callback::outcome(status, &body);
+        let remote = match remote {
+            Some(c) => Some(c),
+            None => self.head_object(key).await?.crc64,
+        };
+        Ok((remote, Some(outcome)))
     }
 
     /// HeadObject.

@@ -67,6 +67,8 @@ pub struct UploadOptions {
     pub progress: Option<ProgressFn>,
     /// Cancelling pauses the upload: the checkpoint stays, so it can be resumed.
     pub cancel: CancellationToken,
+    /// An upload callback, sent with the PutObject or the CompleteMultipartUpload.
+    pub callback: Option<crate::Callback>,
 }
 
 impl Default for UploadOptions {
@@ -79,6 +81,7 @@ impl Default for UploadOptions {
             content_type: None,
             progress: None,
             cancel: CancellationToken::new(),
+            callback: None,
         }
     }
 }
@@ -165,6 +168,7 @@ impl Client {
         let put = PutOptions {
             content_type: options.content_type.clone(),
             progress: options.progress.clone(),
+            callback: options.callback.clone(),
         };
         let cancel = options.cancel.clone();
         tokio::select! {
@@ -325,7 +329,15 @@ impl Client {
         let local = done
             .iter()
             .fold(0u64, |acc, p| crate::crc64::combine(acc, p.crc64, p.size));
-        let out = match self.complete_multipart_upload(key, &upload_id, &done).await {
+        let out = match self
+            .complete_multipart_upload_with_callback(
+                key,
+                &upload_id,
+                &done,
+                options.callback.as_ref(),
+            )
+            .await
+        {
             Ok(out) => out,
             // A retried Complete whose first attempt went through but whose answer was lost:
             // the upload id is gone and the object is there. Believe it only if it is ours.
@@ -342,6 +354,7 @@ impl Client {
                     etag: meta.etag,
                     crc64: meta.crc64,
                     request_id: String::new(),
+                    callback: None,
                 }
             }
             Err(e) => return Err(e),
@@ -357,6 +370,7 @@ impl Client {
                 request_id: out.request_id,
                 resumed_parts,
                 uploaded_parts,
+                callback: out.callback,
             },
             restarted,
         })
