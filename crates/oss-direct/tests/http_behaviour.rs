@@ -326,8 +326,8 @@ async fn put_from_file_streams_and_reports_progress_up_to_the_size() {
             "uploads/photo.jpg",
             &path,
             PutOptions {
-                content_type: None,
                 progress: Some(Arc::new(move |p| r.lock().unwrap().push(p))),
+                ..Default::default()
             },
         )
         .await
@@ -410,4 +410,67 @@ async fn a_lost_complete_answer_is_accepted_only_for_the_same_object() {
         .await
         .unwrap_err();
     assert!(e.message().contains("not this file"), "{e}");
+}
+
+#[tokio::test]
+async fn callbacks_relay_the_answer_or_report_callback_failed() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jpg");
+    std::fs::write(&path, b"jpeg bytes").unwrap();
+    let seen = Arc::new(Mutex::new(None::<serde_json::Value>));
+    let s = seen.clone();
+    let (url, _) = serve(Arc::new(move |n, h: &HeaderMap, body: &Bytes| {
+        let cb = base64::engine::general_purpose::STANDARD
+            .decode(h["x-oss-callback"].as_bytes())
+            .unwrap();
+        *s.lock().unwrap() = Some(serde_json::from_slice(&cb).unwrap());
+        let crc = oss_direct::crc64::checksum(body).to_string();
+        if n == 0 {
+            (
+                StatusCode::OK,
+                [("x-oss-hash-crc64ecma", crc)],
+                r#"{"Status":"OK"}"#,
+            )
+                .into_response()
+        } else {
+            (
+                StatusCode::NON_AUTHORITATIVE_INFORMATION,
+                [("x-oss-hash-crc64ecma", crc)],
+                "<Error><Code>CallbackFailed</Code><Message>Error status : 502.</Message></Error>",
+            )
+                .into_response()
+        }
+    }))
+    .await;
+    let c = client(&url, static_creds());
+    let mut cb = oss_direct::Callback::new("http://app/callback", "object=${object}");
+    cb.vars.insert("x:device".into(), "phone".into());
+    let opts = PutOptions {
+        callback: Some(cb),
+        ..Default::default()
+    };
+    let out = c
+        .put_object_from_file("k.jpg", &path, opts.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.callback,
+        Some(oss_direct::CallbackOutcome::Answered {
+            body: r#"{"Status":"OK"}"#.into()
+        })
+    );
+    let sent = seen.lock().unwrap().clone().unwrap();
+    assert_eq!(sent["callbackUrl"], "http://app/callback");
+    assert_eq!(sent["callbackBody"], "object=${object}");
+
+    // 203: the object is stored (a success with its CRC checked), but the server was not told.
+    let out = c.put_object_from_file("k.jpg", &path, opts).await.unwrap();
+    assert_eq!(
+        out.callback,
+        Some(oss_direct::CallbackOutcome::Failed {
+            message: "Error status : 502.".into()
+        })
+    );
+    assert_eq!(out.crc64, oss_direct::crc64::checksum(b"jpeg bytes"));
 }
