@@ -97,40 +97,48 @@ impl Op {
     }
 
     fn of(method: &Method, t: &Target) -> Op {
+        // Each operation takes its own query parameters besides the signature ones; anything
+        // else is another API (?acl, ?tagging, ...) that must not be mistaken for this one.
+        let only = |allowed: &[&str]| {
+            t.query.iter().all(|(k, _)| {
+                SIGNATURE_PARAMS.contains(&k.as_str()) || allowed.contains(&k.as_str())
+            })
+        };
         match (t.key.is_some(), method.as_str()) {
-            (true, "PUT") if t.has("uploadId") => Op::UploadPart,
-            (true, "PUT") if t.query.is_empty() || !t.has("acl") => Op::PutObject,
-            (true, "POST") if t.has("uploads") => Op::InitiateMultipartUpload,
-            (true, "POST") if t.has("uploadId") => Op::CompleteMultipartUpload,
-            (true, "GET") if t.has("uploadId") => Op::ListParts,
-            (true, "GET") if !t.has("acl") && !t.has("tagging") => Op::GetObject,
-            (true, "HEAD") if t.has("objectMeta") => Op::GetObjectMeta,
-            (true, "HEAD") => Op::HeadObject,
-            (true, "DELETE") if t.has("uploadId") => Op::AbortMultipartUpload,
-            (true, "DELETE") if t.query.is_empty() => Op::DeleteObject,
-            (false, "GET") if t.param("list-type") == Some("2") => Op::ListObjectsV2,
-            (false, "GET") if t.has("uploads") => Op::ListMultipartUploads,
-            (false, "GET") if t.has("bucketInfo") => Op::GetBucketInfo,
-            (false, "GET") if t.has("location") => Op::GetBucketLocation,
-            (false, "GET")
-                if t.query
-                    .iter()
-                    .all(|(k, _)| LIST_V1_PARAMS.contains(&k.as_str())) =>
-            {
-                Op::ListObjects
+            (true, "PUT") if t.has("uploadId") && only(&["uploadId", "partNumber"]) => {
+                Op::UploadPart
             }
+            (true, "PUT") if only(&[]) => Op::PutObject,
+            (true, "POST") if t.has("uploads") && only(&["uploads", "encoding-type"]) => {
+                Op::InitiateMultipartUpload
+            }
+            (true, "POST") if t.has("uploadId") && only(&["uploadId", "encoding-type"]) => {
+                Op::CompleteMultipartUpload
+            }
+            (true, "GET") if t.has("uploadId") && only(LIST_PARTS_PARAMS) => Op::ListParts,
+            (true, "GET") if only(GET_OBJECT_PARAMS) => Op::GetObject,
+            (true, "HEAD") if t.has("objectMeta") && only(&["objectMeta"]) => Op::GetObjectMeta,
+            (true, "HEAD") if only(&[]) => Op::HeadObject,
+            (true, "DELETE") if t.has("uploadId") && only(&["uploadId"]) => {
+                Op::AbortMultipartUpload
+            }
+            (true, "DELETE") if only(&[]) => Op::DeleteObject,
+            (false, "GET") if t.param("list-type") == Some("2") && only(LIST_V2_PARAMS) => {
+                Op::ListObjectsV2
+            }
+            (false, "GET") if t.has("uploads") && only(LIST_UPLOADS_PARAMS) => {
+                Op::ListMultipartUploads
+            }
+            (false, "GET") if t.has("bucketInfo") && only(&["bucketInfo"]) => Op::GetBucketInfo,
+            (false, "GET") if t.has("location") && only(&["location"]) => Op::GetBucketLocation,
+            (false, "GET") if only(LIST_V1_PARAMS) => Op::ListObjects,
             _ => Op::Unsupported,
         }
     }
 }
 
-/// Query parameters of ListObjects (V1) and of the signatures, so anything else is another API.
-const LIST_V1_PARAMS: &[&str] = &[
-    "prefix",
-    "delimiter",
-    "marker",
-    "max-keys",
-    "encoding-type",
+/// Query parameters of presigned URLs (V1 and V4).
+const SIGNATURE_PARAMS: &[&str] = &[
     "OSSAccessKeyId",
     "Expires",
     "Signature",
@@ -142,6 +150,47 @@ const LIST_V1_PARAMS: &[&str] = &[
     "x-oss-signature",
     "x-oss-additional-headers",
     "x-oss-security-token",
+];
+
+const GET_OBJECT_PARAMS: &[&str] = &[
+    "x-oss-process",
+    "x-oss-traffic-limit",
+    "response-content-type",
+    "response-content-language",
+    "response-expires",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+];
+
+const LIST_V1_PARAMS: &[&str] = &["prefix", "delimiter", "marker", "max-keys", "encoding-type"];
+
+const LIST_V2_PARAMS: &[&str] = &[
+    "list-type",
+    "prefix",
+    "delimiter",
+    "continuation-token",
+    "start-after",
+    "max-keys",
+    "encoding-type",
+    "fetch-owner",
+];
+
+const LIST_PARTS_PARAMS: &[&str] = &[
+    "uploadId",
+    "max-parts",
+    "part-number-marker",
+    "encoding-type",
+];
+
+const LIST_UPLOADS_PARAMS: &[&str] = &[
+    "uploads",
+    "prefix",
+    "delimiter",
+    "key-marker",
+    "upload-id-marker",
+    "max-uploads",
+    "encoding-type",
 ];
 
 fn decode(s: &str) -> Result<String, OssError> {

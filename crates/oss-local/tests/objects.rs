@@ -329,3 +329,58 @@ async fn a_plus_in_the_query_is_a_space_and_percent_2b_a_plus() {
     }
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn other_apis_on_an_object_are_not_mistaken_for_put_get_or_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let c = Creds::user();
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some("t")).body("data"),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some("t"))
+            .query(&[("tagging", "")])
+            .body("<Tagging/>"),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (501, "NotImplemented".into()));
+    let r = send(
+        &run,
+        Req::new("DELETE", B, Some("t")).query(&[("tagging", "")]),
+        &c,
+        Sig::V1,
+    )
+    .await;
+    assert_eq!(r.status, 501);
+    let r = send(
+        &run,
+        Req::new("GET", B, Some("t")).query(&[("acl", "")]),
+        &c,
+        Sig::V1,
+    )
+    .await;
+    assert_eq!(r.status, 501);
+    let r = send(&run, Req::new("GET", B, Some("t")), &c, Sig::V1).await;
+    assert_eq!(r.text(), "data", "the object is untouched");
+    // A presigned DELETE carries signature parameters and is still a DeleteObject.
+    let sc = SigningCredentials {
+        access_key_id: &c.ak,
+        access_key_secret: &c.secret,
+        security_token: None,
+    };
+    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 60;
+    let h = http::HeaderMap::new();
+    let pre = sign::presign_v1("DELETE", Some(B), Some("t"), &[], &h, sc, exp);
+    let r = raw("DELETE", &url(&run, B, Some("t"), &pre), h, vec![]).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    run.shutdown().await;
+}
