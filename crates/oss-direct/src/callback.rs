@@ -162,7 +162,7 @@ mod tests {
         bad["callbackVar"] = serde_json::json!({"device": "phone"});
         assert!(Callback::from_hint(&bad).is_err());
         assert!(Callback::from_hint(&serde_json::json!({"callbackUrl": ""})).is_err());
-        let six = vec!["http://a/"; 6].join(";");
+        let six = ["http://a/"; 6].join(";");
         assert!(
             Callback::from_hint(&serde_json::json!({"callbackUrl": six, "callbackBody": "x"}))
                 .is_err()
