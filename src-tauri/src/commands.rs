@@ -53,38 +53,46 @@ pub async fn pick_image<R: Runtime>(
         return Ok(None);
     };
     let path = match picked {
+        // On iOS a picked file lives in a temporary inbox the system may clear: keep a copy.
+        FilePath::Path(p) if cfg!(mobile) => copy_to_cache(&app, &service, FilePath::Path(p))?,
         FilePath::Path(p) => p,
-        FilePath::Url(url) if url.scheme() == "file" => url
+        FilePath::Url(url) if url.scheme() == "file" && !cfg!(mobile) => url
             .to_file_path()
             .map_err(|_| AppError::Invalid(format!("cannot use {url}")))?,
-        FilePath::Url(url) => copy_to_cache(&app, &service, url)?,
+        other => copy_to_cache(&app, &service, other)?,
     };
     describe(&service, &path).await.map(Some)
 }
 
+/// Copies a picked file (an Android `content://` URI, or an iOS inbox file) into the app cache,
+/// so the upload reads a file that stays put and a restart can resume it.
 fn copy_to_cache<R: Runtime>(
     app: &AppHandle<R>,
     service: &AppService,
-    url: url::Url,
+    picked: FilePath,
 ) -> AppResult<PathBuf> {
-    let name = url
-        .path_segments()
-        .and_then(|mut s| s.next_back().map(str::to_string))
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "image".into());
-    let name = percent_decode(&name);
+    let name = match &picked {
+        FilePath::Url(url) => url
+            .path_segments()
+            .and_then(|mut s| s.next_back().map(str::to_string))
+            .map(|n| percent_decode(&n)),
+        FilePath::Path(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
+    }
+    .filter(|n| !n.is_empty())
+    .unwrap_or_else(|| "image".into());
     let dir = service.dirs().cache.join("picked");
     std::fs::create_dir_all(&dir)
         .map_err(|e| AppError::Io(format!("cannot create {}: {e}", dir.display())))?;
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     let dest = dir.join(format!("{stamp}-{}", name.replace(['/', '\\'], "_")));
+    let shown = picked.to_string();
     let mut src = app
         .fs()
         .open(
-            FilePath::Url(url.clone()),
+            picked,
             tauri_plugin_fs::OpenOptions::new().read(true).clone(),
         )
-        .map_err(|e| AppError::Io(format!("cannot read the picked file {url}: {e}")))?;
+        .map_err(|e| AppError::Io(format!("cannot read the picked file {shown}: {e}")))?;
     let mut out = std::fs::File::create(&dest).map_err(|e| {
         AppError::Io(format!(
             "cannot copy the picked file into the app cache: {e}"
