@@ -81,15 +81,17 @@ async fn resumable_uploads_under_random_faults_never_lie() {
                 faults.add_latency("UploadPart", Duration::from_millis(700), Some(*n))
             }
         }
-        let options = || UploadOptions {
+        let checkpoints = dir.path().join("checkpoints");
+        let options = move || UploadOptions {
             mode: UploadMode::Resumable,
             part_size: 100 * 1024,
             concurrency: 3,
-            checkpoint_dir: Some(dir.path().join("checkpoints")),
+            checkpoint_dir: Some(checkpoints.clone()),
             ..Default::default()
         };
         let task = {
-            let (client, key, src) = (client.clone(), key.clone(), src.clone());
+            let (client, key, src, options) =
+                (client.clone(), key.clone(), src.clone(), options.clone());
             tokio::spawn(async move { client.resumable_upload(&key, &src, options()).await })
         };
         if let Fault::Restart(after_ms) = fault {
