@@ -1,4 +1,5 @@
-//! `/-/faults` on the OSS port: arm, read and clear faults. Loopback peers only.
+//! `/-/faults` on the OSS port: arm, read and clear faults (loopback peers only); and
+//! `/-/callback-public-key.pem`, the key upload callbacks are signed with.
 
 use crate::body::RequestBody;
 use crate::faults::FaultSpec;
@@ -21,6 +22,20 @@ pub(crate) async fn handle(
     mut body: RequestBody,
     peer: SocketAddr,
 ) -> Resp {
+    // The callback public key is public; everything else is for local tests only.
+    if parts.uri.path() == crate::callback::PUBLIC_KEY_PATH && parts.method == Method::GET {
+        return match state.callback_key.public_pem() {
+            Ok(pem) => Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/x-pem-file")
+                .body(Body::from(pem))
+                .expect("valid response"),
+            Err(e) => json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({"error": e.message}),
+            ),
+        };
+    }
     if !peer.ip().is_loopback() {
         return json(
             StatusCode::FORBIDDEN,

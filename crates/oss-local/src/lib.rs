@@ -19,6 +19,7 @@ mod admin;
 mod auth;
 mod body;
 mod bucket;
+mod callback;
 mod condition;
 mod config;
 mod faults;
@@ -184,6 +185,11 @@ pub async fn start(opts: Options) -> Result<Running, Error> {
     })?;
 
     let region = opts.region.clone();
+    let mut oss_public_addr = oss_addr;
+    if oss_public_addr.ip().is_unspecified() {
+        oss_public_addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let callback_key = callback::CallbackKey::new(&opts.data_dir, opts.data_dir.join("tmp"));
     let state = Arc::new(State {
         opts,
         users,
@@ -191,6 +197,8 @@ pub async fn start(opts: Options) -> Result<Running, Error> {
         storage,
         tokens,
         faults: faults.clone(),
+        callback_key,
+        oss_public_addr,
         nonces: Mutex::new(HashMap::new()),
         upload_locks: Mutex::new(HashMap::new()),
     });

@@ -241,7 +241,9 @@ pub(crate) async fn complete(
     bucket: &str,
     key: &str,
     body: &mut RequestBody,
+    request_id: &str,
 ) -> Result<Resp, OssError> {
+    let callback = crate::callback::parse(&parts.headers)?;
     let (id, dir, upload) = load_upload(state, target, bucket, key)?;
     let complete_all = header(&parts.headers, "x-oss-complete-all") == Some("yes");
     let body = body.collect(4 * 1024 * 1024).await?;
@@ -373,7 +375,21 @@ pub(crate) async fn complete(
         "x-oss-hash-crc64ecma",
         http::HeaderValue::from_str(&meta.crc64.to_string()).expect("digits"),
     );
-    Ok(resp)
+    match callback {
+        Some(cb) => {
+            crate::callback::run(
+                state,
+                &cb,
+                bucket,
+                &meta,
+                "CompleteMultipartUpload",
+                request_id,
+                resp,
+            )
+            .await
+        }
+        None => Ok(resp),
+    }
 }
 
 pub(crate) async fn abort(

@@ -82,8 +82,10 @@ pub(crate) async fn put(
     bucket: &str,
     key: &str,
     body: &mut RequestBody,
+    request_id: &str,
 ) -> Result<Resp, OssError> {
     check_length(&parts.headers, MAX_PUT_SIZE)?;
+    let callback = crate::callback::parse(&parts.headers)?;
     let forbid = header(&parts.headers, "x-oss-forbid-overwrite")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if forbid && state.storage.head(bucket, key)?.is_some() {
@@ -111,14 +113,20 @@ pub(crate) async fn put(
         data_file: String::new(),
     };
     let meta = state.storage.commit(bucket, meta, written.temp)?;
-    Ok(Response::builder()
+    let resp = Response::builder()
         .status(StatusCode::OK)
         .header("etag", format!("\"{}\"", meta.etag))
         .header("x-oss-hash-crc64ecma", meta.crc64.to_string())
         .header("content-md5", meta.content_md5.clone().unwrap_or_default())
         .header("content-length", "0")
         .body(Body::empty())
-        .expect("valid response"))
+        .expect("valid response");
+    match callback {
+        Some(cb) => {
+            crate::callback::run(state, &cb, bucket, &meta, "PutObject", request_id, resp).await
+        }
+        None => Ok(resp),
+    }
 }
 
 fn http_date(secs: i64) -> String {

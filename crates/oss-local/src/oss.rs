@@ -334,7 +334,7 @@ pub(crate) async fn handle(
         }
         body.cut_after(after);
     }
-    match run(state, parts, &target, op, &mut body, peer).await {
+    match run(state, parts, &target, op, &mut body, peer, request_id).await {
         Ok(r) => match cut_response {
             Some(after) => crate::body::cut_response(r, after, body.cut_handle()),
             None => r,
@@ -357,6 +357,7 @@ async fn run(
     op: Op,
     body: &mut RequestBody,
     peer: SocketAddr,
+    request_id: &str,
 ) -> Result<Resp, OssError> {
     let Some(bucket) = target.bucket.as_deref() else {
         return Err(OssError::new(
@@ -432,7 +433,7 @@ async fn run(
     }
     let key = target.key.as_deref().unwrap_or("");
     match op {
-        Op::PutObject => crate::object::put(state, parts, bucket, key, body).await,
+        Op::PutObject => crate::object::put(state, parts, bucket, key, body, request_id).await,
         Op::GetObject => {
             crate::object::get(state, parts, target, bucket, key, &principal, &ctx).await
         }
@@ -448,7 +449,7 @@ async fn run(
             crate::multipart::upload_part(state, parts, target, bucket, key, body).await
         }
         Op::CompleteMultipartUpload => {
-            crate::multipart::complete(state, parts, target, bucket, key, body).await
+            crate::multipart::complete(state, parts, target, bucket, key, body, request_id).await
         }
         Op::AbortMultipartUpload => crate::multipart::abort(state, target, bucket, key).await,
         Op::ListParts => crate::multipart::list_parts(state, target, bucket, key),

@@ -32,6 +32,10 @@ pub(crate) struct State {
     pub faults: Arc<Faults>,
     /// STS `SignatureNonce`s seen, with when they may be forgotten.
     pub nonces: Mutex<HashMap<String, i64>>,
+    /// Signs upload callbacks.
+    pub callback_key: crate::callback::CallbackKey,
+    /// Where callback receivers fetch the public key (the OSS address, loopback if unspecified).
+    pub oss_public_addr: SocketAddr,
     /// Serialises Complete/Abort of one upload id.
     pub upload_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }

@@ -1,0 +1,381 @@
+//! Upload callbacks (`x-oss-callback`, `x-oss-callback-var`) on PutObject and
+//! CompleteMultipartUpload: after the object is stored, POST the filled body to the callback URL,
+//! signed like OSS signs it (RSA PKCS#1 v1.5 over MD5 of `url_decode(path) + ?query + "\n" +
+//! body`, base64 in `Authorization`; the key's URL base64 in `x-oss-pub-key-url`), and relay the
+//! answer, or 203 `CallbackFailed`.
+//!
+//! The key pair is made on first use and kept in the data dir; its public half is served at
+//! `GET /-/callback-public-key.pem` on the OSS port.
+
+use crate::object::header;
+use crate::server::{Resp, State};
+use crate::storage::{write_atomic, ObjectMeta};
+use crate::xml::OssError;
+use axum::body::Body;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use md5::{Digest, Md5};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The path of the public key on the OSS port.
+pub(crate) const PUBLIC_KEY_PATH: &str = "/-/callback-public-key.pem";
+
+/// The signing key, loaded or made on first use.
+pub(crate) struct CallbackKey {
+    path: PathBuf,
+    tmp: PathBuf,
+    key: Mutex<Option<RsaPrivateKey>>,
+}
+
+impl CallbackKey {
+    pub fn new(data_dir: &Path, tmp: PathBuf) -> Self {
+        Self {
+            path: data_dir.join("callback-key.pem"),
+            tmp,
+            key: Mutex::new(None),
+        }
+    }
+
+    fn get(&self) -> Result<RsaPrivateKey, OssError> {
+        let mut k = self.key.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = k.as_ref() {
+            return Ok(key.clone());
+        }
+        let key = match std::fs::read_to_string(&self.path) {
+            Ok(pem) => RsaPrivateKey::from_pkcs8_pem(&pem).map_err(OssError::internal)?,
+            Err(_) => {
+                let key = RsaPrivateKey::new(&mut rand::thread_rng(), 1024)
+                    .map_err(OssError::internal)?;
+                let pem = key
+                    .to_pkcs8_pem(LineEnding::LF)
+                    .map_err(OssError::internal)?;
+                write_atomic(&self.tmp, &self.path, pem.as_bytes())?;
+                key
+            }
+        };
+        *k = Some(key.clone());
+        Ok(key)
+    }
+
+    /// The public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
+    pub fn public_pem(&self) -> Result<String, OssError> {
+        self.get()?
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(OssError::internal)
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, OssError> {
+        self.get()?
+            .sign(Pkcs1v15Sign::new::<Md5>(), &Md5::digest(message))
+            .map_err(OssError::internal)
+    }
+}
+
+/// The decoded `x-oss-callback` parameter.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Callback {
+    #[serde(rename = "callbackUrl")]
+    url: String,
+    #[serde(rename = "callbackHost", default)]
+    host: Option<String>,
+    #[serde(rename = "callbackBody")]
+    body: String,
+    #[serde(rename = "callbackBodyType", default)]
+    body_type: Option<String>,
+    #[serde(skip)]
+    vars: Vec<(String, String)>,
+}
+
+fn invalid(message: &str) -> OssError {
+    OssError::invalid_argument(message)
+}
+
+/// Reads and checks the callback headers of a request, before anything is stored.
+pub(crate) fn parse(headers: &http::HeaderMap) -> Result<Option<Callback>, OssError> {
+    let Some(raw) = header(headers, "x-oss-callback") else {
+        return Ok(None);
+    };
+    let json = STANDARD
+        .decode(raw.trim())
+        .map_err(|_| invalid("The callback configuration is not base64 encoded."))?;
+    let mut cb: Callback = serde_json::from_slice(&json)
+        .map_err(|_| invalid("The callback configuration is not json format."))?;
+    let urls: Vec<&str> = cb.url.split(';').filter(|u| !u.is_empty()).collect();
+    if urls.is_empty() || urls.len() > 5 {
+        return Err(invalid("The callbackUrl must hold 1 to 5 URLs."));
+    }
+    for u in urls {
+        let ok = url::Url::parse(u).is_ok_and(|u| u.scheme() == "http" || u.scheme() == "https");
+        if !ok {
+            return Err(invalid("The callbackUrl is not a valid http(s) URL."));
+        }
+    }
+    if cb.body.is_empty() {
+        return Err(invalid("The callbackBody is empty."));
+    }
+    let body_type = cb
+        .body_type
+        .as_deref()
+        .unwrap_or("application/x-www-form-urlencoded");
+    if body_type != "application/x-www-form-urlencoded" && body_type != "application/json" {
+        return Err(invalid(
+            "The callbackBodyType must be application/x-www-form-urlencoded or application/json.",
+        ));
+    }
+    if let Some(raw) = header(headers, "x-oss-callback-var") {
+        let json = STANDARD
+            .decode(raw.trim())
+            .map_err(|_| invalid("The callback-var is not base64 encoded."))?;
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&json)
+            .map_err(|_| invalid("The callback-var is not json format."))?;
+        for (k, v) in map {
+            if !k.starts_with("x:") {
+                return Err(invalid("Callback variables must start with x:."));
+            }
+            let v = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
+            cb.vars.push((k, v));
+        }
+    }
+    Ok(Some(cb))
+}
+
+/// Fills `${var}` in the body template, encoding each value for the body type.
+fn fill(cb: &Callback, values: &[(&str, String)]) -> String {
+    let json = cb.body_type.as_deref() == Some("application/json");
+    let mut out = String::new();
+    let mut rest = cb.body.as_str();
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let name = &after[..end];
+        let value = values
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                cb.vars
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap_or_default();
+        let numeric =
+            matches!(name, "size" | "imageInfo.height" | "imageInfo.width") && !value.is_empty();
+        if json {
+            if numeric {
+                out.push_str(&value);
+            } else {
+                out.push_str(&serde_json::Value::String(value).to_string());
+            }
+        } else {
+            out.push_str(&oss_direct::sign::uri_encode(&value, false));
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Calls the callback for a stored object and turns `resp` (the upload's answer) into what OSS
+/// answers: the callback's body with 200, or 203 `CallbackFailed`.
+pub(crate) async fn run(
+    state: &State,
+    cb: &Callback,
+    bucket: &str,
+    meta: &ObjectMeta,
+    operation: &str,
+    request_id: &str,
+    resp: Resp,
+) -> Result<Resp, OssError> {
+    let (width, height, format) = image_info(state, bucket, &meta.key);
+    let values = [
+        ("bucket", bucket.to_string()),
+        ("object", meta.key.clone()),
+        ("etag", meta.etag.clone()),
+        ("size", meta.size.to_string()),
+        ("mimeType", meta.content_type.clone()),
+        ("imageInfo.height", height),
+        ("imageInfo.width", width),
+        ("imageInfo.format", format),
+        ("crc64", meta.crc64.to_string()),
+        ("contentMd5", meta.content_md5.clone().unwrap_or_default()),
+        ("operation", operation.to_string()),
+        ("reqId", request_id.to_string()),
+    ];
+    let body = fill(cb, &values);
+    let key_url = format!("http://{}{PUBLIC_KEY_PATH}", state.oss_public_addr);
+    let body_type = cb
+        .body_type
+        .clone()
+        .unwrap_or_else(|| "application/x-www-form-urlencoded".into());
+    let mut last_error = String::from("no callback URL answered");
+    for u in cb.url.split(';').filter(|u| !u.is_empty()) {
+        let Ok(parsed) = url::Url::parse(u) else {
+            continue;
+        };
+        let mut message: Vec<u8> = percent_encoding::percent_decode_str(parsed.path()).collect();
+        if let Some(q) = parsed.query() {
+            message.push(b'?');
+            message.extend_from_slice(q.as_bytes());
+        }
+        message.push(b'\n');
+        message.extend_from_slice(body.as_bytes());
+        let signature = STANDARD.encode(state.callback_key.sign(&message)?);
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(OssError::internal)?;
+        let mut req = client
+            .post(parsed.clone())
+            .header("content-type", &body_type)
+            .header("authorization", signature)
+            .header("x-oss-pub-key-url", STANDARD.encode(&key_url))
+            .header("x-oss-requester", "oss-local")
+            .body(body.clone());
+        if let Some(h) = cb.host.as_deref().filter(|h| !h.is_empty()) {
+            req = req.header("host", h);
+        }
+        match req.send().await {
+            Ok(r) if r.status().as_u16() == 200 => {
+                let answer = r.bytes().await.unwrap_or_default();
+                if !answer.is_empty()
+                    && serde_json::from_slice::<serde_json::Value>(&answer).is_err()
+                {
+                    last_error = "Response body is not valid json format.".into();
+                    continue;
+                }
+                let (mut parts, _) = resp.into_parts();
+                parts.headers.insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                parts.headers.remove(http::header::CONTENT_LENGTH);
+                return Ok(Resp::from_parts(parts, Body::from(answer)));
+            }
+            Ok(r) => last_error = format!("Error status : {}.", r.status().as_u16()),
+            Err(e) if e.is_timeout() => last_error = "Callback timed out.".into(),
+            Err(_) => last_error = "Error status : -1 (connection failed).".into(),
+        }
+    }
+    tracing::info!(bucket, key = %meta.key, "callback failed: {last_error}");
+    let e = OssError::new(203, "CallbackFailed", last_error);
+    let (mut parts, _) = resp.into_parts();
+    parts.status = http::StatusCode::NON_AUTHORITATIVE_INFORMATION;
+    parts.headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    let host = state.oss_public_addr.to_string();
+    Ok(Resp::from_parts(
+        parts,
+        Body::from(e.to_xml(request_id, &host)),
+    ))
+}
+
+/// Width, height and format of an image object ("" when it is not one).
+fn image_info(state: &State, bucket: &str, key: &str) -> (String, String, String) {
+    let none = || (String::new(), String::new(), String::new());
+    let Ok(Some((_, file))) = state.storage.open_data(bucket, key) else {
+        return none();
+    };
+    let reader = image::ImageReader::new(std::io::BufReader::new(file));
+    let Ok(reader) = reader.with_guessed_format() else {
+        return none();
+    };
+    let Some(format) = reader.format() else {
+        return none();
+    };
+    let name = match format {
+        image::ImageFormat::Jpeg => "jpg",
+        image::ImageFormat::Png => "png",
+        image::ImageFormat::Gif => "gif",
+        image::ImageFormat::WebP => "webp",
+        image::ImageFormat::Bmp => "bmp",
+        _ => return none(),
+    };
+    match reader.into_dimensions() {
+        Ok((w, h)) => (w.to_string(), h.to_string(), name.to_string()),
+        Err(_) => none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cb(body: &str, body_type: Option<&str>) -> Callback {
+        Callback {
+            url: "http://x/cb".into(),
+            host: None,
+            body: body.into(),
+            body_type: body_type.map(str::to_string),
+            vars: vec![("x:user".into(), "a b".into())],
+        }
+    }
+
+    #[test]
+    fn fills_form_and_json_bodies() {
+        let values = [
+            ("object", "k 1/ü".to_string()),
+            ("size", "12".to_string()),
+            ("imageInfo.width", String::new()),
+        ];
+        let form = fill(
+            &cb(
+                "object=${object}&size=${size}&u=${x:user}&w=${imageInfo.width}",
+                None,
+            ),
+            &values,
+        );
+        assert_eq!(form, "object=k%201%2F%C3%BC&size=12&u=a%20b&w=");
+        let json = fill(
+            &cb(
+                r#"{"object":${object},"size":${size},"u":${x:user},"w":${imageInfo.width}}"#,
+                Some("application/json"),
+            ),
+            &values,
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["object"], "k 1/ü");
+        assert_eq!(v["size"], 12);
+        assert_eq!(v["u"], "a b");
+        assert_eq!(v["w"], "");
+    }
+
+    #[test]
+    fn parse_checks_the_parameter() {
+        let mut h = http::HeaderMap::new();
+        assert!(parse(&h).unwrap().is_none());
+        h.insert("x-oss-callback", "not base64!".parse().unwrap());
+        assert_eq!(parse(&h).unwrap_err().code, "InvalidArgument");
+        let ok = STANDARD
+            .encode(r#"{"callbackUrl":"http://127.0.0.1:1/cb","callbackBody":"a=${object}"}"#);
+        h.insert("x-oss-callback", ok.parse().unwrap());
+        assert!(parse(&h).unwrap().is_some());
+        let bad = STANDARD.encode(r#"{"callbackUrl":"ftp://x/cb","callbackBody":"a"}"#);
+        h.insert("x-oss-callback", bad.parse().unwrap());
+        assert!(parse(&h).is_err());
+        h.insert("x-oss-callback", ok.parse().unwrap());
+        h.insert(
+            "x-oss-callback-var",
+            STANDARD.encode(r#"{"user":"x"}"#).parse().unwrap(),
+        );
+        assert!(parse(&h).is_err(), "variables need the x: prefix");
+    }
+}

@@ -1,0 +1,210 @@
+//! Upload callbacks: the body, the RSA signature a receiver can verify with the published key,
+//! the relayed answer, and 203 CallbackFailed.
+
+mod common;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use common::*;
+use md5::Digest;
+use oss_local::DEMO_BUCKET as B;
+use rsa::pkcs8::DecodePublicKey;
+use std::sync::{Arc, Mutex};
+
+/// One call: URI (path and query), headers, body.
+type Call = (String, http::HeaderMap, Vec<u8>);
+
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<Call>>>);
+
+/// A callback receiver on loopback: records each call and answers `status` with `answer`.
+async fn receiver(status: u16, answer: &'static str) -> (String, Seen) {
+    let seen = Seen::default();
+    let s = seen.clone();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(
+            move |uri: http::Uri, headers: http::HeaderMap, body: axum::body::Bytes| {
+                let s = s.clone();
+                async move {
+                    s.0.lock()
+                        .unwrap()
+                        .push((uri.to_string(), headers, body.to_vec()));
+                    (
+                        http::StatusCode::from_u16(status).unwrap(),
+                        [("content-type", "application/json")],
+                        answer,
+                    )
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/cb?from=oss"), seen)
+}
+
+fn callback_header(url: &str, body: &str, body_type: &str) -> String {
+    STANDARD.encode(serde_json::json!({"callbackUrl": url, "callbackBody": body, "callbackBodyType": body_type}).to_string())
+}
+
+#[tokio::test]
+async fn put_and_complete_call_back_with_a_verifiable_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let c = assume_role(&run, &[]).await;
+    let (url, seen) = receiver(200, r#"{"Status":"OK"}"#).await;
+    let cb = callback_header(
+        &url,
+        "bucket=${bucket}&object=${object}&size=${size}&etag=${etag}&u=${x:user}",
+        "application/x-www-form-urlencoded",
+    );
+    let vars = STANDARD.encode(r#"{"x:user":"alice smith"}"#);
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some("uploads/cb 1.txt"))
+            .body("hello")
+            .header("x-oss-callback", &cb)
+            .header("x-oss-callback-var", &vars),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.text()),
+        (200, r#"{"Status":"OK"}"#.into()),
+        "the answer is relayed"
+    );
+    assert!(!r.header("etag").is_empty());
+
+    let calls = seen.0.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1);
+    let (uri, headers, body) = &calls[0];
+    let body_text = String::from_utf8(body.clone()).unwrap();
+    assert_eq!(
+        body_text,
+        "bucket=demo-bucket&object=uploads%2Fcb%201.txt&size=5&etag=5D41402ABC4B2A76B9719D911017C592&u=alice%20smith"
+    );
+    // Verify like a receiver: fetch the key from x-oss-pub-key-url, check the signature.
+    let key_url = String::from_utf8(
+        STANDARD
+            .decode(headers["x-oss-pub-key-url"].as_bytes())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        key_url,
+        format!("{}/-/callback-public-key.pem", run.oss_endpoint())
+    );
+    let pem = client()
+        .get(&key_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key = rsa::RsaPublicKey::from_public_key_pem(&pem).unwrap();
+    let sig = STANDARD
+        .decode(headers["authorization"].as_bytes())
+        .unwrap();
+    let mut message = format!("{}\n", uri).into_bytes();
+    message.extend_from_slice(body);
+    assert!(uri.starts_with("/cb?from=oss"));
+    key.verify(
+        rsa::Pkcs1v15Sign::new::<md5::Md5>(),
+        &md5::Md5::digest(&message),
+        &sig,
+    )
+    .expect("the callback signature verifies with the published key");
+    let mut tampered = message.clone();
+    tampered.push(b'!');
+    assert!(key
+        .verify(
+            rsa::Pkcs1v15Sign::new::<md5::Md5>(),
+            &md5::Md5::digest(&tampered),
+            &sig
+        )
+        .is_err());
+
+    // CompleteMultipartUpload calls back too, with a JSON body.
+    let r = send(
+        &run,
+        Req::new("POST", B, Some("uploads/mp")).query(&[("uploads", "")]),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    let id = xml_field(&r.text(), "UploadId").unwrap();
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some("uploads/mp"))
+            .query(&[("partNumber", "1"), ("uploadId", &id)])
+            .body("abc"),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    let e1 = r.header("etag");
+    let json_cb = callback_header(
+        &url,
+        r#"{"object":${object},"size":${size},"mimeType":${mimeType}}"#,
+        "application/json",
+    );
+    let body = format!("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{e1}</ETag></Part></CompleteMultipartUpload>");
+    let r = send(
+        &run,
+        Req::new("POST", B, Some("uploads/mp"))
+            .query(&[("uploadId", &id)])
+            .body(body)
+            .header("x-oss-callback", &json_cb),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!((r.status, r.text()), (200, r#"{"Status":"OK"}"#.into()));
+    let calls = seen.0.lock().unwrap().clone();
+    let v: serde_json::Value = serde_json::from_slice(&calls[1].2).unwrap();
+    assert_eq!(v["object"], "uploads/mp");
+    assert_eq!(v["size"], 3);
+    run.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failing_callback_is_203_callback_failed_and_the_object_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let c = Creds::user();
+    let (url, _) = receiver(500, "{}").await;
+    let cb = callback_header(
+        &url,
+        "object=${object}",
+        "application/x-www-form-urlencoded",
+    );
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some("k"))
+            .body("v")
+            .header("x-oss-callback", &cb),
+        &c,
+        Sig::V1,
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (203, "CallbackFailed".into()));
+    let r = send(&run, Req::new("GET", B, Some("k")), &c, Sig::V1).await;
+    assert_eq!(r.text(), "v");
+    // A malformed parameter is refused before anything is stored.
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some("k2"))
+            .body("v")
+            .header("x-oss-callback", "%%%"),
+        &c,
+        Sig::V1,
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (400, "InvalidArgument".into()));
+    let r = send(&run, Req::new("HEAD", B, Some("k2")), &c, Sig::V1).await;
+    assert_eq!(r.status, 404);
+    run.shutdown().await;
+}
