@@ -18,6 +18,8 @@
 //! | `RateLimit` | no | `{"RequestsPerMinute": 60, "Burst": 30}` per client, or `false` |
 //! | `TrustForwardedFor` | no | behind a reverse proxy: key the rate limit on `X-Forwarded-For` |
 //! | `TokenCache` | no | `true` (default) or `false` |
+//! | `Callback` | no | `{"Url", "Body", "BodyType", "TrustedKeyUrlPrefixes"}`: upload callbacks (off when absent) |
+//! | `DatabaseUrl` | no | `sqlite:///path/uploads.db` or `postgres://...`; `uploads.db` beside the config when `Callback` is on |
 //!
 //! Keys starting with `_` are ignored (comments); any other unknown key is an error, so a typo in
 //! an optional key does not silently fall back to a default.
@@ -30,6 +32,8 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::auth::{JwtVerifier, MAX_SUBJECT_LEN};
+use crate::callback::CallbackConfig;
+use crate::db::DatabaseUrl;
 use crate::policy::{check_bucket_name, check_object_prefix, PolicyTemplate, Scope};
 use crate::sts::{AccessKey, DEFAULT_STS_ENDPOINT};
 
@@ -73,6 +77,8 @@ const KNOWN_KEYS: &[&str] = &[
     "RateLimit",
     "TrustForwardedFor",
     "TokenCache",
+    "Callback",
+    "DatabaseUrl",
 ];
 
 /// A configuration problem: which file, which key, what is wrong. `Display` is one line.
@@ -142,6 +148,11 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Reuse tokens per (user, scope) until shortly before they expire.
     pub token_cache: bool,
+    /// Upload callbacks: the hint served with tokens and how `POST /callback` verifies them.
+    pub callback: Option<CallbackConfig>,
+    /// Where uploads are recorded; set when `Callback` is on (SQLite beside the config by
+    /// default) or `DatabaseUrl` is given.
+    pub database_url: Option<DatabaseUrl>,
 }
 
 struct Loader<'a> {
@@ -325,6 +336,8 @@ impl Config {
         let rate_limit = l.load_rate_limit()?;
         let trust_forwarded_for = l.opt_bool("TrustForwardedFor")?.unwrap_or(false);
         let token_cache = l.opt_bool("TokenCache")?.unwrap_or(true);
+        let callback = l.load_callback()?;
+        let database_url = l.load_database_url(callback.is_some())?;
 
         let policy_name = l.required_string("PolicyFile", None)?;
         let default_policy = l.load_template("PolicyFile", &policy_name)?;
@@ -348,6 +361,8 @@ impl Config {
             rate_limit,
             trust_forwarded_for,
             token_cache,
+            callback,
+            database_url,
         };
         config.check_policies()?;
         Ok(config)
@@ -424,7 +439,10 @@ pub fn check_role_session_name(name: &str) -> Result<(), String> {
     }
 }
 
+mod callback;
 mod sections;
+
+pub use callback::{DEFAULT_SQLITE_FILE, ENV_DATABASE_URL};
 
 #[cfg(test)]
 mod tests;

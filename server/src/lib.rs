@@ -22,26 +22,29 @@
 
 mod auth;
 mod cache;
+pub mod callback;
 mod config;
+pub mod db;
 mod error;
 mod policy;
 mod ratelimit;
 mod request_log;
 mod routes;
 mod sts;
+mod uploads;
 
 use std::sync::Arc;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use time::OffsetDateTime;
 
 pub use auth::{check_subject, JwtVerifier, MAX_SUBJECT_LEN};
 pub use cache::{CacheKey, CacheOutcome, TokenCache, REFRESH_MARGIN};
 pub use config::{
-    check_role_session_name, user_prefix, Config, ConfigError, RateLimitConfig, ENV_ACCESS_KEY_ID,
-    ENV_ACCESS_KEY_SECRET, ENV_JWT_HS256_SECRET, MAX_TOKEN_EXPIRE_SECONDS,
-    MIN_TOKEN_EXPIRE_SECONDS,
+    check_role_session_name, user_prefix, Config, ConfigError, RateLimitConfig,
+    DEFAULT_SQLITE_FILE, ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_DATABASE_URL,
+    ENV_JWT_HS256_SECRET, MAX_TOKEN_EXPIRE_SECONDS, MIN_TOKEN_EXPIRE_SECONDS,
 };
 pub use error::AppError;
 pub use policy::{
@@ -70,6 +73,11 @@ struct Inner {
     cache: TokenCache,
     rate_limit: Option<ClientRateLimit>,
     clock: Clock,
+    /// The uploads database, when `Callback` or `DatabaseUrl` is configured (or why it cannot
+    /// be used).
+    uploads: Option<Result<db::UploadStore, String>>,
+    /// Callback public keys fetched so far.
+    keys: callback::PublicKeys,
 }
 
 impl std::fmt::Debug for AppState {
@@ -86,7 +94,34 @@ impl AppState {
         Self::with_clock(config, Arc::new(OffsetDateTime::now_utc))
     }
 
-    /// State with a given clock for the token cache.
+    /// State for a loaded configuration, with the uploads database (if any) connected and its
+    /// table created, so that a database that cannot be used stops start-up.
+    pub async fn open(config: Config) -> Result<Self, ConfigError> {
+        let state = Self::new(config);
+        if let Some(store) = &state.inner.uploads {
+            let config = &state.inner.config;
+            let url = config
+                .database_url
+                .as_ref()
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let fail = |e: &str| ConfigError {
+                file: config.file.clone(),
+                key: Some("DatabaseUrl".into()),
+                problem: format!("cannot use {url}: {e}"),
+            };
+            match store {
+                Ok(store) => store.init().await.map_err(|e| fail(&e))?,
+                Err(e) => return Err(fail(e)),
+            }
+        }
+        Ok(state)
+    }
+
+    /// State with a given clock for the token cache and upload times.
+    ///
+    /// With an uploads database configured this must run inside a Tokio runtime; the database
+    /// is connected on first use (see [`AppState::open`] to connect at once).
     pub fn with_clock(config: Config, clock: Clock) -> Self {
         let sts = StsClient::new(
             config.sts_endpoint.clone(),
@@ -95,6 +130,7 @@ impl AppState {
         );
         let cache = TokenCache::new(config.token_cache);
         let rate_limit = config.rate_limit.map(ClientRateLimit::new);
+        let uploads = config.database_url.as_ref().map(db::UploadStore::new);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -102,6 +138,8 @@ impl AppState {
                 cache,
                 rate_limit,
                 clock,
+                uploads,
+                keys: callback::PublicKeys::new(),
             }),
         }
     }
@@ -119,7 +157,8 @@ impl AppState {
     }
 }
 
-/// The router: `GET /` (token), `GET /healthz`, JSON 404/405 for the rest.
+/// The router: `GET /` (token), `GET /healthz`, `POST /callback` (OSS upload callbacks),
+/// `GET /uploads` (the caller's recorded uploads), JSON 404/405 for the rest.
 ///
 /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so the rate limit can
 /// tell clients apart by address.
@@ -127,6 +166,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(routes::token))
         .route("/healthz", get(routes::healthz))
+        .route("/callback", post(uploads::callback))
+        .route("/uploads", get(uploads::list))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn(request_log::log_requests))

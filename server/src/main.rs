@@ -43,7 +43,7 @@ fn main() -> ExitCode {
     };
     if args.check {
         println!(
-            "{}: OK (role {}, {} s tokens, scopes: default{}, auth: {})",
+            "{}: OK (role {}, {} s tokens, scopes: default{}, auth: {}{})",
             config.file.display(),
             config.role_arn,
             config.token_expire_seconds,
@@ -53,6 +53,11 @@ fn main() -> ExitCode {
                 .map(|s| format!(", {s}"))
                 .collect::<String>(),
             if config.auth.is_some() { "jwt" } else { "off" },
+            match (&config.callback, &config.database_url) {
+                (Some(_), Some(db)) => format!(", callbacks: on, database: {db}"),
+                (None, Some(db)) => format!(", database: {db}"),
+                _ => String::new(),
+            },
         );
         return ExitCode::SUCCESS;
     }
@@ -95,9 +100,26 @@ async fn serve(args: Args, config: Config) -> Result<(), String> {
     if config.sts_endpoint.scheme() == "http" && !is_loopback_host(&config.sts_endpoint) {
         tracing::warn!(sts = %config.sts_endpoint, "StsEndpoint is plain http to a remote host: credentials would cross the network unencrypted");
     }
+    if let Some(callback) = &config.callback {
+        tracing::info!(
+            callback_url = %callback.hint().callback_url,
+            trusted_key_url_prefixes = ?callback.trusted_key_url_prefixes.iter().map(url::Url::as_str).collect::<Vec<_>>(),
+            "upload callbacks on"
+        );
+    }
+    if let Some(db) = &config.database_url {
+        tracing::info!(database = %db, "uploads database");
+    }
+    let state = match AppState::open(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("app-token-server: bad configuration: {e}");
+            std::process::exit(2);
+        }
+    };
     axum::serve(
         listener,
-        app(AppState::new(config)).into_make_service_with_connect_info::<SocketAddr>(),
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::auth::bearer_token;
 use crate::cache::CacheKey;
+use crate::callback::CallbackHint;
 use crate::config::{check_role_session_name, user_prefix};
 use crate::error::AppError;
 use crate::policy::Scope;
@@ -34,6 +35,9 @@ struct TokenBody<'a> {
     endpoint: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     object_prefix: Option<&'a str>,
+    /// What to base64 into `x-oss-callback`, when this server takes upload callbacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback: Option<CallbackHint>,
 }
 
 /// `GET /`: checks the caller, fills the policy, and answers STS credentials (cached per user and
@@ -142,6 +146,7 @@ pub(crate) async fn token(
         region: config.region.as_deref(),
         endpoint: config.oss_endpoint.as_deref(),
         object_prefix: Some(prefix.as_str()).filter(|p| !p.is_empty()),
+        callback: config.callback.as_ref().map(|c| c.hint()),
     };
     let mut response = Json(body).into_response();
     response
@@ -166,16 +171,21 @@ pub(crate) async fn method_not_allowed(parts: Parts) -> AppError {
         StatusCode::METHOD_NOT_ALLOWED,
         "MethodNotAllowed",
         format!(
-            "{} is not served at {}; use GET",
+            "{} is not served at {}; use {}",
             parts.method,
-            parts.uri.path()
+            parts.uri.path(),
+            if parts.uri.path() == "/callback" {
+                "POST"
+            } else {
+                "GET"
+            }
         ),
     )
 }
 
 /// The caller's address: the socket peer, or the last `X-Forwarded-For` entry (the one the
 /// trusted proxy added) when `trust_forwarded_for` is set.
-fn client_address(parts: &Parts, trust_forwarded_for: bool) -> String {
+pub(crate) fn client_address(parts: &Parts, trust_forwarded_for: bool) -> String {
     if trust_forwarded_for {
         let forwarded = parts
             .headers
@@ -197,7 +207,7 @@ fn client_address(parts: &Parts, trust_forwarded_for: bool) -> String {
 }
 
 /// The decoded value of one query parameter.
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
