@@ -245,7 +245,7 @@ def cmd_report(a):
     p("Made by `bash bench/run.sh` (see bench/README.md for what is measured and how).")
     p("")
     p(f"Run {meta['date']} on {meta['machine']}.  ")
-    p(f"Versions: {meta['versions']}.  ")
+    p(f"Source: {meta.get('source', 'unknown')}. Versions: {meta['versions']}.  ")
     p(f"All clients upload the same random file from /dev/shm to one release `oss-local --demo` "
       f"(data dir on /dev/shm) over loopback, part size {meta['part_size'] // 2**20} MiB, "
       f"concurrency {meta['concurrency']}, one run each. MB/s = 10^6 bytes/s of the upload call.")
@@ -259,11 +259,11 @@ def cmd_report(a):
     p("### Upload throughput, CPU and peak memory")
     p("")
     p("| client | " + " | ".join(f"{s} MB/s" for s in sizes)
-      + f" | {big}: client CPU s | {big}: oss-local CPU s | {big}: client max RSS |")
-    p("|---|" + "---:|" * (len(sizes) + 3))
+      + f" | {big}: client CPU s | {big}: oss-local CPU s | {big}: other CPU s | {big}: client max RSS |")
+    p("|---|" + "---:|" * (len(sizes) + 4))
     for c in clients:
         cells = []
-        tail = ["", "", ""]
+        tail = ["", "", "", ""]
         for s in sizes:
             r = next((x for x in by["upload"] if x["client"] == c and x["label"] == s), None)
             if r is None or r.get("error"):
@@ -275,8 +275,11 @@ def cmd_report(a):
                     tail[0] = f"{r['client_cpu_s']:.2f}"
                 if r.get("server_cpu_s") is not None:
                     tail[1] = f"{r['server_cpu_s']:.2f}"
+                if r.get("machine_cpu_s") is not None and r.get("server_cpu_s") is not None:
+                    other = r["machine_cpu_s"] - r["server_cpu_s"] - (r.get("client_cpu_s") or 0)
+                    tail[2] = f"{max(other, 0):.2f}"
                 if r.get("max_rss_kb"):
-                    tail[2] = f"{r['max_rss_kb'] / 1024:.0f} MiB"
+                    tail[3] = f"{r['max_rss_kb'] / 1024:.0f} MiB"
         p(f"| {c} | " + " | ".join(cells + tail) + " |")
     p("")
     if by.get("resume"):
@@ -341,6 +344,19 @@ def cmd_report(a):
             p(f"- {s}: the best bare PUTs ({ceiling['client']}) reach {mbps(ceiling):.0f} MB/s, "
               f"{ratio:.2f}x the fastest multipart client ({best['client']}, {mbps(best):.0f} MB/s): "
               f"{verdict}.")
+    big_ok = [x for x in by.get("upload", []) if x["label"] == big and not x.get("error")
+              and x.get("server_cpu_s")]
+    if big_ok:
+        per_gib = statistics.median(x["server_cpu_s"] / (x["bytes"] / 2**30) for x in big_ok)
+        p(f"- oss-local needs about {per_gib:.1f} CPU-seconds per GiB it receives (median over the {big} "
+          f"runs), so one core of it takes at most ~{2**30 / per_gib / 1e6:.0f} MB/s; with {meta.get('nproc', 2)} "
+          f"cores shared with the client, a client costing C CPU-s/GiB can reach at most "
+          f"{meta.get('nproc', 2)} x 1074 MB / ({per_gib:.1f} + C) s.")
+        for x in big_ok:
+            if x.get("client_cpu_s") is not None:
+                share = x["server_cpu_s"] / (x["server_cpu_s"] + x["client_cpu_s"])
+                p(f"  - {x['client']}: oss-local is {share:.0%} of the CPU the upload costs "
+                  f"({x['server_cpu_s']:.1f} s server, {x['client_cpu_s']:.1f} s client).")
     for line in a.note or []:
         p(f"- {line}")
     p("")

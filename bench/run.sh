@@ -7,7 +7,9 @@
 # on and off), alibabacloud-oss-v2 and a presigned curl -T PUT; the resume cost; the token server
 # with its cache on and off; CRC-64 against a memory copy. Everything it starts is stopped and
 # /dev/shm is cleaned at the end. Environment: BENCH_PART_SIZE (bytes, default 8 MiB),
-# BENCH_CONCURRENCY (default 4), BENCH_SIZES_MIB (default "64 1024"), BENCH_TOKEN_SECONDS (10).
+# BENCH_CONCURRENCY (default 4), BENCH_SIZES_MIB (default "64 1024"), BENCH_TOKEN_SECONDS (10),
+# BENCH_PERF (1: profile with perf when present), BENCH_SOURCE (tree, or head: the last commit),
+# BENCH_QUIET_WAIT (seconds to wait for other work on the machine to stop, default 300).
 set -euo pipefail
 source "$(dirname "$0")/../scripts/env.sh"
 cd "$ROOT"
@@ -20,7 +22,7 @@ LIMIT=600 # seconds any one client run may take
 
 # ------------------------------------------------------------------------------------ tools
 command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs" >&2; exit 1; }
-apt_install curl time wrk bc python3 python3-venv || { echo "install the packages above, then run again" >&2; exit 1; }
+apt_install curl time wrk python3 python3-venv || { echo "install the packages above, then run again" >&2; exit 1; }
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating the Python venv at $VENV"
   python3 -m venv "$VENV"
@@ -33,14 +35,6 @@ command -v perf >/dev/null || echo "(perf not found: the CPU profile part is ski
 PY="$VENV/bin/python"
 HELPER="$ROOT/bench/bench.py"
 
-log "building the release binaries (oss-direct, oss-local, app-token-server) and bench/crc64"
-cargo build --release --quiet -p oss-direct-cli -p oss-local -p app-token-server
-# Its own package (not a workspace member); the lock file next to it pins the same versions.
-cargo build --release --quiet --manifest-path bench/crc64/Cargo.toml
-BIN="$CARGO_TARGET_DIR/release"
-CLI="$BIN/oss-direct"
-
-# ------------------------------------------------------------------------- start the stack
 WORK="$(mktemp -d /dev/shm/oss-direct-bench.XXXXXX)"
 RESULTS="$WORK/results.jsonl"
 PIDS=()
@@ -52,6 +46,30 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# What is measured: the working tree (default), or with BENCH_SOURCE=head the last commit
+# (exported with git archive into $WORK, so uncommitted edits in the clone do not matter).
+SRC="$ROOT"
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ "${BENCH_SOURCE:-tree}" = head ]; then
+  SRC="$WORK/src"
+  mkdir -p "$SRC"
+  git archive HEAD | tar -x -C "$SRC"
+  source_desc="commit $commit"
+elif [ -n "$(git status --porcelain --untracked-files=no -- . ':!bench' 2>/dev/null)" ]; then
+  source_desc="working tree at $commit, with uncommitted changes"
+else
+  source_desc="commit $commit"
+fi
+
+log "building the release binaries (oss-direct, oss-local, app-token-server) and bench/crc64 ($source_desc)"
+cargo build --release --quiet --manifest-path "$SRC/Cargo.toml" -p oss-direct-cli -p oss-local -p app-token-server \
+  || { echo "the build failed (BENCH_SOURCE=head measures the last commit instead)" >&2; exit 1; }
+# Its own package (not a workspace member); the lock file next to it pins the same versions.
+cargo build --release --quiet --manifest-path "$SRC/bench/crc64/Cargo.toml"
+BIN="$CARGO_TARGET_DIR/release"
+CLI="$BIN/oss-direct"
+
+# ------------------------------------------------------------------------- start the stack
 export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -64,6 +82,8 @@ OSS_PID=$!
 PIDS+=("$OSS_PID")
 # CPU seconds (user + system) oss-local has used so far.
 oss_local_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$OSS_PID/stat"; }
+# CPU seconds the whole machine has been busy so far (all cores; /proc/stat minus idle and iowait).
+machine_cpu() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat; }
 for _ in $(seq 1 300); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
 [ -s "$WORK/ready.json" ] || { echo "oss-local did not start:" >&2; cat "$WORK/oss-local.log" >&2; exit 1; }
 OSS="$(json_get "$WORK/ready.json" oss_endpoint)"
@@ -107,12 +127,14 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || true
 mem="$(free -g | awk '/^Mem:/ {print $2}')"
 machine="$(nproc) CPUs (${cpu:-unknown}), ${mem} GiB RAM, Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 versions="$(rustc --version | cut -d' ' -f1-2), $("$CLI" --version), $("$PY" -c 'import oss2, alibabacloud_oss_v2 as v2; print(f"oss2 {oss2.__version__}, alibabacloud-oss-v2 {v2.__version__}")'), $(curl --version | head -1 | cut -d' ' -f1-2), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), Python $("$PY" -c 'import platform; print(platform.python_version())')"
-"$PY" - "$RESULTS" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$machine" "$versions" "$PART_SIZE" "$CONCURRENCY" <<'EOF'
+"$PY" - "$RESULTS" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$machine" "$versions" "$PART_SIZE" "$CONCURRENCY" "$source_desc" <<'EOF'
 import json, sys
-path, date, machine, versions, part, conc = sys.argv[1:]
+import os
+path, date, machine, versions, part, conc, source = sys.argv[1:]
 with open(path, "a") as f:
     f.write(json.dumps({"kind": "meta", "date": date, "machine": machine, "versions": versions,
-                        "part_size": int(part), "concurrency": int(conc)}) + "\n")
+                        "part_size": int(part), "concurrency": int(conc), "source": source,
+                        "nproc": os.cpu_count()}) + "\n")
 EOF
 echo "machine: $machine"
 echo "versions: $versions"
@@ -137,8 +159,19 @@ EOF
 # One client run: $1 = client label, $2 = size label, $3 = file, $4 = key. Prints MB/s.
 run_client() {
   local client="$1" label="$2" file="$3" key="$4" out="$WORK/out.json" tv="$WORK/time.txt" rc=0
-  local common=(--part-size "$PART_SIZE" --concurrency "$CONCURRENCY") cpu0 cpu1
+  local common=(--part-size "$PART_SIZE" --concurrency "$CONCURRENCY") cpu0 cpu1 url urls=() i
+  # Presigned URLs for the curl rows first, so that making them is not in the CPU counts.
+  case "$client" in
+    "curl -T (one PUT)") url="$("$PY" "$HELPER" presign-put "$key" --server "$SERVER")" ;;
+    "curl -T x"*)
+      split -n "$CONCURRENCY" -d "$file" "$WORK/piece."
+      for i in $(seq 0 $((CONCURRENCY - 1))); do
+        urls+=("$("$PY" "$HELPER" presign-put "$key.$i" --server "$SERVER")")
+      done ;;
+  esac
   cpu0="$(oss_local_cpu)"
+  local all0 all1
+  all0="$(machine_cpu)"
   case "$client" in
     oss-direct)
       timeout "$LIMIT" /usr/bin/time -v -o "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" \
@@ -153,8 +186,7 @@ run_client() {
       timeout "$LIMIT" /usr/bin/time -v -o "$tv" "$PY" "$HELPER" v2 "$file" "$key" --server "$SERVER" \
         "${common[@]}" >"$out" 2>"$WORK/err" || rc=$? ;;
     "curl -T (one PUT)")
-      local url size code secs
-      url="$("$PY" "$HELPER" presign-put "$key" --server "$SERVER")"
+      local size code secs
       size="$(stat -c %s "$file")"
       read -r code secs < <(timeout "$LIMIT" /usr/bin/time -v -o "$tv" curl -sS -o "$WORK/err" \
         -w '%{http_code} %{time_total}\n' -T "$file" "$url" || echo "000 0")
@@ -163,14 +195,9 @@ run_client() {
     "curl -T x$CONCURRENCY (parallel PUTs)")
       # The server's ceiling at the clients' concurrency: the file in $CONCURRENCY pieces, one
       # presigned PUT each, all at once. Wall time from the first start to the last end.
-      local size t0 t1 i pids=()
+      local size t0 t1 pids=()
       size="$(stat -c %s "$file")"
       : >"$WORK/err"
-      split -n "$CONCURRENCY" -d "$file" "$WORK/piece."
-      local urls=()
-      for i in $(seq 0 $((CONCURRENCY - 1))); do
-        urls+=("$("$PY" "$HELPER" presign-put "$key.$i" --server "$SERVER")")
-      done
       t0="$(date +%s.%N)"
       for i in $(seq 0 $((CONCURRENCY - 1))); do
         timeout "$LIMIT" curl -sS -f -o /dev/null -T "$(printf '%s/piece.%02d' "$WORK" "$i")" \
@@ -179,24 +206,39 @@ run_client() {
       done
       for i in "${pids[@]}"; do wait "$i" || rc=1; done
       t1="$(date +%s.%N)"
-      rm -f "$WORK"/piece.*
-      for i in $(seq 0 $((CONCURRENCY - 1))); do "$PY" "$HELPER" delete "$key.$i" --endpoint "$OSS" >/dev/null 2>&1 || true; done
       tv=""
-      echo "{\"seconds\": $(echo "$t1 - $t0" | bc -l), \"bytes\": $size}" >"$out" ;;
+      echo "{\"seconds\": $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'), \"bytes\": $size}" >"$out" ;;
   esac
   cpu1="$(oss_local_cpu)"
+  all1="$(machine_cpu)"
   if [ "$rc" -ne 0 ]; then
     echo "  $client, $label: FAILED: $(tail -c 400 "$WORK/err")" >&2
     record "{\"kind\": \"upload\", \"client\": \"$client\", \"label\": \"$label\", \"error\": true}" ""
   else
     local fields
-    fields="$("$PY" -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(json.dumps({"kind":"upload","client":sys.argv[2],"label":sys.argv[3],"seconds":r["seconds"],"bytes":r["bytes"],"server_cpu_s":float(sys.argv[5])-float(sys.argv[4])}))' "$out" "$client" "$label" "$cpu0" "$cpu1")"
+    fields="$("$PY" -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(json.dumps({"kind":"upload","client":sys.argv[2],"label":sys.argv[3],"seconds":r["seconds"],"bytes":r["bytes"],"server_cpu_s":float(sys.argv[5])-float(sys.argv[4]),"machine_cpu_s":float(sys.argv[7])-float(sys.argv[6])}))' "$out" "$client" "$label" "$cpu0" "$cpu1" "$all0" "$all1")"
     record "$fields" "$tv"
     "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-22s %8s: %7.0f MB/s (%.2f s)" % (r["client"], r["label"], r["bytes"]/r["seconds"]/1e6, r["seconds"]))' "$fields"
   fi
   "$PY" "$HELPER" delete "$key" --endpoint "$OSS" >/dev/null 2>&1 || true
-  rm -rf "$WORK/checkpoints" "$WORK/oss2-store"
+  for i in "${!urls[@]}"; do "$PY" "$HELPER" delete "$key.$i" --endpoint "$OSS" >/dev/null 2>&1 || true; done
+  rm -rf "$WORK/checkpoints" "$WORK/oss2-store" "$WORK"/piece.*
 }
+
+# Other work on the machine skews everything: wait (bounded) until it is mostly idle.
+quiet_wait="${BENCH_QUIET_WAIT:-300}"
+waited=0
+while :; do
+  a="$(machine_cpu)"; sleep 2; b="$(machine_cpu)"
+  busy="$(awk -v a="$a" -v b="$b" -v n="$(nproc)" 'BEGIN { printf "%d", (b - a) / 2 / n * 100 }')"
+  [ "$busy" -lt 25 ] && break
+  if [ "$waited" -ge "$quiet_wait" ]; then
+    echo "  the machine is still ${busy}% busy with other work after ${waited} s: measuring anyway (see 'other CPU s')"
+    break
+  fi
+  [ "$waited" -eq 0 ] && echo "  the machine is ${busy}% busy with other work: waiting up to ${quiet_wait} s for it to calm down"
+  sleep 8; waited=$((waited + 10))
+done
 
 CLIENTS=("oss-direct" "oss2 (CRC on)" "oss2 (CRC off)" "alibabacloud-oss-v2" "curl -T (one PUT)"
   "curl -T x$CONCURRENCY (parallel PUTs)")
