@@ -524,3 +524,92 @@ async fn simple_upload_from_file_and_abort_of_a_resumable_one() {
         .unwrap_err();
     assert_eq!(e.code(), Some("NoSuchUpload"));
 }
+
+#[tokio::test]
+async fn upload_callbacks_tell_the_app_server_or_say_they_could_not() {
+    let stack = Stack::start_with(StackOptions {
+        callback: true,
+        ..Default::default()
+    })
+    .await;
+    let mut settings = stack.settings();
+    let conn = settings.connect(None).await.unwrap();
+    let hint = conn
+        .hints
+        .callback
+        .clone()
+        .expect("the token server hints a callback");
+    let callback = oss_direct::Callback::from_hint(&hint).unwrap();
+    let c = conn.client;
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("clip.bin");
+    let body = data(450 * 1024, 11);
+    std::fs::write(&src, &body).unwrap();
+
+    // Resumable (multipart): the callback rides on CompleteMultipartUpload.
+    let mut o = options(dir.path());
+    o.callback = Some(callback.clone());
+    let out = c
+        .resumable_upload("uploads/clip.bin", &src, o)
+        .await
+        .unwrap();
+    assert_eq!(out.upload.crc64, oss_direct::crc64::checksum(&body));
+    match &out.upload.callback {
+        Some(oss_direct::CallbackOutcome::Answered { body }) => {
+            let v: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert!(v.is_object(), "{body}");
+        }
+        other => panic!("expected the app server's answer, got {other:?}"),
+    }
+    // Simple: on PutObject.
+    let photo = dir.path().join("photo.jpg");
+    std::fs::write(&photo, b"not really a jpeg").unwrap();
+    let put = PutOptions {
+        callback: Some(callback.clone()),
+        ..Default::default()
+    };
+    let out = c
+        .put_object_from_file("uploads/photo.jpg", &photo, put)
+        .await
+        .unwrap();
+    assert!(matches!(
+        out.callback,
+        Some(oss_direct::CallbackOutcome::Answered { .. })
+    ));
+
+    // The app server recorded both.
+    let list: serde_json::Value = reqwest::get(format!("{}uploads", stack.token_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = list.to_string();
+    assert!(
+        text.contains("uploads/clip.bin") && text.contains("uploads/photo.jpg"),
+        "{text}"
+    );
+
+    // The callback server is down: stored, but not told.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut down = callback.clone();
+    down.callback_url = format!("http://{}/callback", dead.local_addr().unwrap());
+    drop(dead);
+    let put = PutOptions {
+        callback: Some(down),
+        ..Default::default()
+    };
+    let out = c
+        .put_object_from_file("uploads/untold.jpg", &photo, put)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            out.callback,
+            Some(oss_direct::CallbackOutcome::Failed { .. })
+        ),
+        "{:?}",
+        out.callback
+    );
+    assert_stored(&c, "uploads/untold.jpg", b"not really a jpeg").await;
+}

@@ -19,6 +19,9 @@ pub struct StackOptions {
     pub policy: &'static str,
     /// `ObjectPrefix` of the token server.
     pub prefix: &'static str,
+    /// Whether the token server takes upload callbacks (recorded in SQLite in the temp folder;
+    /// oss-local's public key trusted).
+    pub callback: bool,
 }
 
 /// A test policy allowing everything on the bucket and prefix (listing and deleting included).
@@ -29,6 +32,7 @@ impl Default for StackOptions {
         Self {
             policy: "policy/bucket_read_write_policy.txt",
             prefix: "uploads/",
+            callback: false,
         }
     }
 }
@@ -65,7 +69,9 @@ impl Stack {
         let oss = oss_local::start(oss_local::Options::demo(dir.path().join("oss-data")))
             .await
             .expect("oss-local starts");
-        let config = serde_json::json!({
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = serde_json::json!({
             "AccessKeyID": oss_local::DEMO_ACCESS_KEY_ID,
             "AccessKeySecret": oss_local::DEMO_ACCESS_KEY_SECRET,
             "RoleArn": oss_local::DEMO_ROLE_ARN,
@@ -77,12 +83,21 @@ impl Stack {
             "Region": oss.region(),
             "OssEndpoint": oss.oss_endpoint(),
         });
+        if opts.callback {
+            config["Callback"] = serde_json::json!({
+                "Url": format!("http://{addr}/callback"),
+                "TrustedKeyUrlPrefixes": [format!("{}/-/", oss.oss_endpoint())],
+            });
+            config["DatabaseUrl"] =
+                format!("sqlite://{}", dir.path().join("uploads.db").display()).into();
+        }
         let config_path = dir.path().join("config.json");
         std::fs::write(&config_path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         let cfg = app_token_server::Config::load(&config_path).expect("token server config");
-        let app = app_token_server::app(app_token_server::AppState::new(cfg));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let state = app_token_server::AppState::open(cfg)
+            .await
+            .expect("token server state");
+        let app = app_token_server::app(state);
         let server = tokio::spawn(async move {
             axum::serve(
                 listener,
