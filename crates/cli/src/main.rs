@@ -116,6 +116,24 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         expires: u64,
     },
+    /// List the uploads the app server recorded from upload callbacks (yours, newest first).
+    List {
+        /// The app token server's URL.
+        #[arg(long, env = "OSS_DIRECT_SERVER")]
+        server: String,
+        /// A user token sent as `Authorization: Bearer`.
+        #[arg(long, env = "OSS_DIRECT_BEARER", hide_env_values = true)]
+        bearer: Option<String>,
+        /// Uploads per page.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Follow every page.
+        #[arg(long)]
+        all: bool,
+        /// Print one JSON object per upload.
+        #[arg(long)]
+        json: bool,
+    },
     /// Download an object (optionally processed) to a file.
     Get {
         /// Object name.
@@ -295,6 +313,43 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{url}");
+            Ok(())
+        }
+        Command::List {
+            server,
+            bearer,
+            limit,
+            all,
+            json,
+        } => {
+            let mut provider =
+                oss_direct::AuthServerCredentials::new(server).map_err(|e| e.to_string())?;
+            if let Some(b) = bearer {
+                provider = provider.with_bearer(b);
+            }
+            let mut after: Option<String> = None;
+            loop {
+                let page = provider
+                    .list_uploads(Some(limit), after.as_deref())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for u in &page.uploads {
+                    if json {
+                        println!("{}", serde_json::to_string(u).unwrap_or_default());
+                    } else {
+                        let size = u.size.map(|s| format!("{s} B")).unwrap_or_default();
+                        let dims = match (u.image_width, u.image_height) {
+                            (Some(w), Some(h)) => format!("{w}x{h}"),
+                            _ => String::new(),
+                        };
+                        println!("{}  {:>12}  {:>9}  {}", u.uploaded_at, size, dims, u.key);
+                    }
+                }
+                match page.next_after {
+                    Some(next) if all => after = Some(next),
+                    _ => break,
+                }
+            }
             Ok(())
         }
         Command::Get {

@@ -275,6 +275,17 @@ impl AuthServerCredentials {
         &self.url
     }
 
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn authorized(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.bearer {
+            Some(b) => req.bearer_auth(b),
+            None => req,
+        }
+    }
+
     /// Asks the server for a token now, bypassing the cache (and caching the answer).
     pub async fn fetch(&self) -> Result<TokenResponse> {
         let mut cached = self.cached.lock().await;
@@ -298,11 +309,7 @@ impl AuthServerCredentials {
     }
 
     async fn fetch_uncached(&self) -> Result<TokenResponse> {
-        let mut req = self.http.get(&self.url);
-        if let Some(b) = &self.bearer {
-            req = req.bearer_auth(b);
-        }
-        let resp = req.send().await.map_err(|e| {
+        let resp = self.authorized(self.http.get(&self.url)).send().await.map_err(|e| {
             let kind = Error::from_reqwest(OP_TOKEN, e);
             Error::new(
                 ErrorKind::Credentials,

@@ -43,6 +43,7 @@ pub mod progress;
 pub mod resumable;
 pub mod settings;
 pub mod sign;
+pub mod uploads;
 pub mod xml;
 
 pub use callback::{Callback, CallbackOutcome};
