@@ -1,5 +1,6 @@
 //! oss-local: an offline Alibaba Cloud OSS + STS stand-in that verifies signatures, tokens and
-//! policies, stores objects on disk, does IMG resize/watermark, and can inject faults.
+//! policies, stores objects on disk, does IMG resize/watermark, calls upload callbacks, and can
+//! inject faults.
 //!
 //! It exists so that the token server, the CLI and the app can run and be tested on one machine
 //! without an Alibaba Cloud account. It is never the production path.
