@@ -1,10 +1,10 @@
 //! CRC-64/XZ (what OSS calls `crc64ecma`, returned as `x-oss-hash-crc64ecma`), streaming and
 //! combinable, so the CRC of a multipart object can be computed from its parts' CRCs.
 
-use crc::{Crc, Digest, CRC_64_XZ};
+use crc::{Crc, Digest, Table, CRC_64_XZ};
 
-/// The CRC-64/XZ algorithm.
-pub static CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_XZ);
+/// The CRC-64/XZ algorithm, slice-by-16 (several times faster than the one-table default).
+pub static CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_XZ);
 
 /// CRC-64/XZ of a byte slice.
 ///
@@ -17,7 +17,7 @@ pub fn checksum(data: &[u8]) -> u64 {
 
 /// A running CRC-64/XZ over data seen in pieces.
 pub struct Crc64Hasher {
-    digest: Digest<'static, u64>,
+    digest: Digest<'static, u64, Table<16>>,
 }
 
 impl Default for Crc64Hasher {

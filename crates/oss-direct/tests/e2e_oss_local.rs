@@ -540,7 +540,7 @@ async fn upload_callbacks_tell_the_app_server_or_say_they_could_not() {
         .clone()
         .expect("the token server hints a callback");
     let callback = oss_direct::Callback::from_hint(&hint).unwrap();
-    let c = conn.client;
+    let c = conn.client.clone();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("clip.bin");
     let body = data(450 * 1024, 11);
@@ -577,18 +577,19 @@ async fn upload_callbacks_tell_the_app_server_or_say_they_could_not() {
         Some(oss_direct::CallbackOutcome::Answered { .. })
     ));
 
-    // The app server recorded both.
-    let list: serde_json::Value = reqwest::get(format!("{}uploads", stack.token_url))
-        .await
-        .unwrap()
-        .json()
+    // The app server recorded both, newest first.
+    let page = conn.credentials.list_uploads(Some(10), None).await.unwrap();
+    let keys: Vec<&str> = page.uploads.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(keys, vec!["uploads/photo.jpg", "uploads/clip.bin"]);
+    assert_eq!(page.uploads[1].size, Some(450 * 1024));
+    let one = conn.credentials.list_uploads(Some(1), None).await.unwrap();
+    assert_eq!(one.uploads.len(), 1);
+    let next = conn
+        .credentials
+        .list_uploads(Some(1), one.next_after.as_deref())
         .await
         .unwrap();
-    let text = list.to_string();
-    assert!(
-        text.contains("uploads/clip.bin") && text.contains("uploads/photo.jpg"),
-        "{text}"
-    );
+    assert_eq!(next.uploads[0].key, "uploads/clip.bin");
 
     // The callback server is down: stored, but not told.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

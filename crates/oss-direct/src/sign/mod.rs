@@ -60,11 +60,11 @@ pub struct SignableRequest<'a> {
 }
 
 impl SignableRequest<'_> {
-    fn header(&self, name: &str) -> &str {
+    fn header(&self, name: &str) -> String {
         self.headers
             .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+            .map(|v| header_text(v).into_owned())
+            .unwrap_or_default()
     }
 }
 
@@ -77,6 +77,12 @@ pub struct SigningCredentials<'a> {
     pub access_key_secret: &'a str,
     /// The STS security token, when the credentials are temporary.
     pub security_token: Option<&'a str>,
+}
+
+/// A header value as text: UTF-8 values (such as `x-oss-meta-*` in Chinese) are signed as the
+/// bytes they are, the way the official SDKs sign them.
+fn header_text(v: &http::HeaderValue) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(v.as_bytes())
 }
 
 fn hmac_sha1(key: &[u8], data: &[u8]) -> Vec<u8> {

@@ -257,3 +257,38 @@ fn uri_encode_keeps_unreserved_only() {
     assert_eq!(uri_encode("a b/c", false), "a%20b%2Fc");
     assert_eq!(uri_encode("图", false), "%E5%9B%BE");
 }
+
+#[test]
+fn utf8_header_values_are_signed_not_dropped() {
+    let v = vectors();
+    let f = Fixture::new(&v);
+    let sign = |meta: &[u8]| {
+        let mut h = HeaderMap::new();
+        h.insert("x-oss-meta-title", HeaderValue::from_bytes(meta).unwrap());
+        let mut v1 = h.clone();
+        sign_v1(
+            "PUT",
+            Some(&f.bucket),
+            Some(&f.key),
+            &[],
+            &mut v1,
+            f.creds(),
+            HTTP_DATE,
+        );
+        sign_v4(
+            "PUT",
+            Some(&f.bucket),
+            Some(&f.key),
+            &[],
+            &mut h,
+            f.creds(),
+            &f.region,
+            V4_TIME,
+        );
+        (v1["authorization"].clone(), h["authorization"].clone())
+    };
+    let (a1, a4) = sign("海滩".as_bytes());
+    let (b1, b4) = sign("山峰".as_bytes());
+    assert_ne!(a1, b1);
+    assert_ne!(a4, b4);
+}

@@ -75,13 +75,13 @@ pub const V1_SUBRESOURCES: &[&str] = &[
 /// The V1 StringToSign. `date` is the `Date` header for a signed request, or the `Expires`
 /// value (seconds since the epoch) for a presigned URL.
 pub fn v1_string_to_sign(req: &SignableRequest<'_>, date: &str) -> String {
-    let mut oss_headers: Vec<(String, &str)> = req
+    let mut oss_headers: Vec<(String, String)> = req
         .headers
         .iter()
         .filter_map(|(name, value)| {
             let name = name.as_str().to_ascii_lowercase();
-            let value = value.to_str().ok()?;
-            name.starts_with("x-oss-").then(|| (name, value.trim()))
+            name.starts_with("x-oss-")
+                .then(|| (name, super::header_text(value).trim().to_string()))
         })
         .collect();
     oss_headers.sort();
@@ -89,16 +89,16 @@ pub fn v1_string_to_sign(req: &SignableRequest<'_>, date: &str) -> String {
     let mut s = String::new();
     s.push_str(req.method);
     s.push('\n');
-    s.push_str(req.header("content-md5"));
+    s.push_str(&req.header("content-md5"));
     s.push('\n');
-    s.push_str(req.header("content-type"));
+    s.push_str(&req.header("content-type"));
     s.push('\n');
     s.push_str(date);
     s.push('\n');
     for (name, value) in oss_headers {
         s.push_str(&name);
         s.push(':');
-        s.push_str(value);
+        s.push_str(&value);
         s.push('\n');
     }
     s.push_str(&canonical_resource(req));

@@ -45,13 +45,13 @@ pub fn v4_canonical_request(req: &SignableRequest<'_>, additional_headers: &[Str
         .collect::<Vec<_>>()
         .join("&");
 
-    let mut headers: Vec<(String, &str)> = req
+    let mut headers: Vec<(String, String)> = req
         .headers
         .iter()
         .filter_map(|(name, value)| {
             let name = name.as_str().to_ascii_lowercase();
             let signed = is_default_signed(&name) || additional_headers.contains(&name);
-            signed.then(|| (name, value.to_str().unwrap_or("").trim()))
+            signed.then(|| (name, super::header_text(value).trim().to_string()))
         })
         .collect();
     headers.sort();
@@ -59,7 +59,7 @@ pub fn v4_canonical_request(req: &SignableRequest<'_>, additional_headers: &[Str
     for (name, value) in headers {
         canonical_headers.push_str(&name);
         canonical_headers.push(':');
-        canonical_headers.push_str(value);
+        canonical_headers.push_str(&value);
         canonical_headers.push('\n');
     }
 
