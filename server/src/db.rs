@@ -179,32 +179,44 @@ impl UploadStore {
         &self.url
     }
 
+    /// Opens one connection outside the pool, so that a failure says why (refused, bad
+    /// password, no such database) rather than that the pool timed out.
+    pub async fn check_connection(&self) -> Result<(), String> {
+        use sqlx::Connection as _;
+        let connect = sqlx::AnyConnection::connect(self.url.expose());
+        let conn = tokio::time::timeout(Duration::from_secs(10), connect)
+            .await
+            .map_err(|_| "no answer within 10 s".to_string())?
+            .map_err(|e| describe(&e))?;
+        let _ = conn.close().await;
+        Ok(())
+    }
+
     /// Connects and creates the table if needed.
     pub async fn init(&self) -> Result<(), String> {
         self.schema
             .get_or_try_init(|| async {
-                let mut last = String::new();
                 // Two instances starting at once on PostgreSQL can race on CREATE ... IF NOT
-                // EXISTS; the loser succeeds on a second try.
-                for _ in 0..3 {
+                // EXISTS; the loser succeeds on a second try. Other errors are final.
+                let mut tries = 0;
+                loop {
+                    tries += 1;
                     match self.create_schema().await {
                         Ok(()) => return Ok(()),
-                        Err(e) => last = e,
+                        Err(sqlx::Error::Database(_)) if tries < 3 => {
+                            tokio::time::sleep(Duration::from_millis(200)).await
+                        }
+                        Err(e) => return Err(describe(&e)),
                     }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                Err(last)
             })
             .await
             .map(|_| ())
     }
 
-    async fn create_schema(&self) -> Result<(), String> {
+    async fn create_schema(&self) -> Result<(), sqlx::Error> {
         for statement in SCHEMA {
-            sqlx::query(statement)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| describe(&e))?;
+            sqlx::query(statement).execute(&self.pool).await?;
         }
         Ok(())
     }

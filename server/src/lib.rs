@@ -111,7 +111,10 @@ impl AppState {
                 problem: format!("cannot use {url}: {e}"),
             };
             match store {
-                Ok(store) => store.init().await.map_err(|e| fail(&e))?,
+                Ok(store) => {
+                    store.check_connection().await.map_err(|e| fail(&e))?;
+                    store.init().await.map_err(|e| fail(&e))?;
+                }
                 Err(e) => return Err(fail(e)),
             }
         }

@@ -65,7 +65,15 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match runtime.block_on(serve(args, config)) {
+    // The uploads database (when configured) must open before anything listens.
+    let state = match runtime.block_on(AppState::open(config)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("app-token-server: bad configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve(args, state)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("app-token-server: {e}");
@@ -74,7 +82,8 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: Args, config: Config) -> Result<(), String> {
+async fn serve(args: Args, state: AppState) -> Result<(), String> {
+    let config = state.config();
     let addr = listen_addr(&args.listen, args.port)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -104,22 +113,15 @@ async fn serve(args: Args, config: Config) -> Result<(), String> {
         tracing::info!(
             callback_url = %callback.hint().callback_url,
             trusted_key_url_prefixes = ?callback.trusted_key_url_prefixes.iter().map(url::Url::as_str).collect::<Vec<_>>(),
-            "upload callbacks on"
+            "upload callbacks on (POST /callback)"
         );
     }
     if let Some(db) = &config.database_url {
-        tracing::info!(database = %db, "uploads database");
+        tracing::info!(database = %db, "uploads recorded (GET /uploads)");
     }
-    let state = match AppState::open(config).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("app-token-server: bad configuration: {e}");
-            std::process::exit(2);
-        }
-    };
     axum::serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

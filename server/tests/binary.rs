@@ -349,3 +349,140 @@ async fn the_port_argument_and_json_logs_work() {
     assert_eq!(r.status(), 200);
     child.kill().await.unwrap();
 }
+
+#[test]
+fn bad_callback_or_database_settings_stop_start_up_with_one_line() {
+    let base = base_config("https://sts.aliyuncs.com");
+    let callback = |c: Value| merged(base.clone(), json!({ "Callback": c }));
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (callback(json!({})), "Callback.Url", "missing"),
+        (
+            callback(json!({"Url": "ftp://x/callback"})),
+            "Callback.Url",
+            "https://",
+        ),
+        (
+            callback(json!({"Url": "http://h/cb", "BodyType": "text/plain"})),
+            "Callback.BodyType",
+            "application/json",
+        ),
+        (
+            callback(json!({"Url": "http://h/cb", "Body": "key=${object}"})),
+            "Callback.Body",
+            "bucket",
+        ),
+        (
+            callback(
+                json!({"Url": "http://h/cb", "TrustedKeyUrlPrefixes": ["gosspublic.alicdn.com"]}),
+            ),
+            "Callback.TrustedKeyUrlPrefixes",
+            "not a URL",
+        ),
+        (
+            callback(json!({"Url": "http://h/cb", "TrustedKeyUrlPrefixes": []})),
+            "Callback.TrustedKeyUrlPrefixes",
+            "empty",
+        ),
+        (
+            callback(json!({"Url": "http://h/cb", "Secret": "x"})),
+            "Callback.Secret",
+            "unknown key",
+        ),
+        (
+            merged(base.clone(), json!({"DatabaseUrl": "mysql://u@h/db"})),
+            "DatabaseUrl",
+            "not supported",
+        ),
+        (
+            merged(
+                base.clone(),
+                json!({"DatabaseUrl": "sqlite:///nonexistent-dir/u.db"}),
+            ),
+            "DatabaseUrl",
+            "does not exist",
+        ),
+    ];
+    for (value, key, problem) in cases {
+        let cfg = write_config(&value);
+        let line = refused(&cfg.file);
+        assert!(
+            line.contains(&format!(": {key}: ")) && line.contains(problem),
+            "{key}: {line}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_database_stops_start_up_without_showing_its_password() {
+    let port = closed_port();
+    let cfg = write_config(&merged(
+        base_config("https://sts.aliyuncs.com"),
+        json!({"DatabaseUrl": format!("postgres://app:hunter2-db-password@127.0.0.1:{port}/uploads")}),
+    ));
+    let line = refused(&cfg.file);
+    assert!(
+        line.contains(": DatabaseUrl: cannot use postgres://app:***@127.0.0.1:"),
+        "{line}"
+    );
+    assert!(!line.contains("hunter2"), "{line}");
+}
+
+/// Start, record a signed callback, stop, start again on the same SQLite file: still listed.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_uploads_survive_a_restart_of_the_binary() {
+    let sts = FakeSts::start().await;
+    let keys = KeyServer::start(
+        std::fs::read_to_string(format!("{FIXTURES}/callback_test_public.pem")).unwrap(),
+    )
+    .await;
+    let cfg = write_config(&merged(
+        base_config(&sts.endpoint()),
+        json!({
+            "Auth": jwt_auth(),
+            "Callback": {
+                "Url": "http://127.0.0.1:7080/callback",
+                "TrustedKeyUrlPrefixes": [format!("{}/-/", keys.base)],
+            },
+        }),
+    ));
+    let oss_key = private_key("callback_test_private.pem");
+    let http = reqwest::Client::new();
+    let body = form_body("demo-bucket", "uploads/users/alice/kept.jpg", "E1", 42);
+    let signature = oss_signature(&oss_key, "/callback", &body);
+
+    let server = start_server(&cfg.file, &[]).await;
+    let r = http
+        .post(format!("http://{}/callback", server.addr))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", &signature)
+        .header("x-oss-pub-key-url", b64(keys.key_url()))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["Status"], "OK");
+    let log = server.stop().await;
+    assert!(log.contains("upload recorded"), "{log}");
+    assert!(!log.contains(&signature), "the signature is not logged");
+
+    let server = start_server(&cfg.file, &[]).await;
+    let r = http
+        .get(format!("http://{}/uploads", server.addr))
+        .bearer_auth(jwt_for("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let listed: Value = r.json().await.unwrap();
+    assert_eq!(
+        listed["Uploads"][0]["Key"], "uploads/users/alice/kept.jpg",
+        "{listed}"
+    );
+    assert_eq!(listed["Uploads"][0]["Size"], 42);
+    assert_eq!(listed["Uploads"].as_array().unwrap().len(), 1);
+    server.stop().await;
+    assert!(cfg.dir.path().join("uploads.db").is_file());
+}

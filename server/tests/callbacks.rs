@@ -5,84 +5,15 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
 use app_token_server::{app, AppState, Config};
 use axum::body::Body;
-use axum::routing::get;
-use axum::Router;
-use base64::Engine as _;
 use common::*;
 use http::{Request, StatusCode};
-use md5::{Digest, Md5};
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const PG_ENV: &str = "OSS_DIRECT_TEST_POSTGRES_URL";
-const KEY_PATH: &str = "/-/callback-public-key.pem";
-
-fn private_key(name: &str) -> RsaPrivateKey {
-    let pem = std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap();
-    RsaPrivateKey::from_pkcs8_pem(&pem).unwrap()
-}
-
-fn b64(data: impl AsRef<[u8]>) -> String {
-    base64::engine::general_purpose::STANDARD.encode(data)
-}
-
-/// An HTTP server serving a PEM public key at `/-/callback-public-key.pem`, counting fetches.
-struct KeyServer {
-    base: String,
-    fetches: Arc<AtomicUsize>,
-}
-
-impl KeyServer {
-    async fn start(pem: String) -> KeyServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let fetches = Arc::new(AtomicUsize::new(0));
-        let f = fetches.clone();
-        let router = Router::new().route(
-            KEY_PATH,
-            get(move || {
-                f.fetch_add(1, Ordering::SeqCst);
-                let pem = pem.clone();
-                async move { pem }
-            }),
-        );
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        KeyServer { base, fetches }
-    }
-
-    fn key_url(&self) -> String {
-        format!("{}{KEY_PATH}", self.base)
-    }
-
-    fn fetches(&self) -> usize {
-        self.fetches.load(Ordering::SeqCst)
-    }
-}
-
-/// The signing side of OSS: `authorization` for a callback to `path_and_query` with `body`.
-fn oss_signature(key: &RsaPrivateKey, path_and_query: &str, body: &str) -> String {
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (path_and_query, None),
-    };
-    let mut message: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
-    if let Some(q) = query {
-        message.push(b'?');
-        message.extend_from_slice(q.as_bytes());
-    }
-    message.push(b'\n');
-    message.extend_from_slice(body.as_bytes());
-    let digest = Md5::digest(&message);
-    b64(key.sign(Pkcs1v15Sign::new::<Md5>(), &digest).unwrap())
-}
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug)]
@@ -149,16 +80,6 @@ impl Fixture {
 /// A unique user name, so runs against one PostgreSQL do not see each other's rows.
 fn unique_user(name: &str) -> String {
     format!("{name}-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
-}
-
-fn form_body(bucket: &str, key: &str, etag: &str, size: u64) -> String {
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!(
-        "bucket={}&object={}&etag={}&size={size}&mimeType=image%2Fjpeg&imageInfo.height=480&imageInfo.width=640&imageInfo.format=jpg",
-        enc(bucket),
-        enc(key),
-        enc(etag)
-    )
 }
 
 struct CallbackRequest<'a> {

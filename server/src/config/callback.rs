@@ -24,17 +24,18 @@ const MAX_CALLBACK_URLS: usize = 5;
 
 impl Loader<'_> {
     pub(super) fn load_callback(&self) -> Result<Option<CallbackConfig>, ConfigError> {
-        let map =
-            match self.obj.get("Callback") {
-                None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(None),
-                Some(Value::Object(m)) => m,
-                Some(other) => return Err(self.err(
+        let map = match self.obj.get("Callback") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(None),
+            Some(Value::Object(m)) => m,
+            Some(other) => {
+                return Err(self.err(
                     "Callback",
                     format!(
                         "must be {{\"Url\": \"https://.../callback\", ...}} or false, got {other}"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let known = ["Url", "Body", "BodyType", "TrustedKeyUrlPrefixes"];
         for k in map.keys() {
             if !known.contains(&k.as_str()) && !k.starts_with('_') {

@@ -467,3 +467,43 @@ fn user_prefix_joins_with_one_slash() {
     assert_eq!(user_prefix("app/", "alice"), "app/users/alice/");
     assert_eq!(user_prefix("app", "alice"), "app/users/alice/");
 }
+
+#[test]
+fn callbacks_default_to_form_bodies_alibaba_keys_and_sqlite_beside_the_config() {
+    assert!(
+        load(base()).unwrap().database_url.is_none(),
+        "off by default"
+    );
+    let v = with(
+        base(),
+        "Callback",
+        json!({"Url": "https://app.example.com/callback"}),
+    );
+    let (dir, file) = setup(v);
+    let c = Config::load_with_env(&file, &no_env).unwrap();
+    let cb = c.callback.as_ref().unwrap();
+    assert_eq!(cb.body, crate::callback::DEFAULT_FORM_BODY);
+    assert_eq!(
+        cb.trusted_key_url_prefixes
+            .iter()
+            .map(Url::as_str)
+            .collect::<Vec<_>>(),
+        [
+            "https://gosspublic.alicdn.com/",
+            "http://gosspublic.alicdn.com/"
+        ]
+    );
+    assert_eq!(
+        c.database_url.unwrap().expose(),
+        format!("sqlite://{}/uploads.db?mode=rwc", dir.path().display())
+    );
+    // The environment overrides the file (a PostgreSQL password stays out of it).
+    let env = |name: &str| {
+        (name == ENV_DATABASE_URL).then(|| "postgres://app:pw@db.internal:5432/uploads".to_string())
+    };
+    let c = Config::load_with_env(&file, &env).unwrap();
+    assert_eq!(
+        c.database_url.unwrap().to_string(),
+        "postgres://app:***@db.internal:5432/uploads"
+    );
+}

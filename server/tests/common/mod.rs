@@ -240,3 +240,84 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
+
+// --- Upload callbacks, signed as OSS signs them -------------------------------------------------
+
+use axum::routing::get;
+use base64::Engine as _;
+use md5::{Digest, Md5};
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+pub const KEY_PATH: &str = "/-/callback-public-key.pem";
+
+pub fn private_key(name: &str) -> RsaPrivateKey {
+    let pem = std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap();
+    RsaPrivateKey::from_pkcs8_pem(&pem).unwrap()
+}
+
+pub fn b64(data: impl AsRef<[u8]>) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// An HTTP server serving a PEM public key at `/-/callback-public-key.pem`, counting fetches.
+pub struct KeyServer {
+    pub base: String,
+    pub fetches: Arc<AtomicUsize>,
+}
+
+impl KeyServer {
+    pub async fn start(pem: String) -> KeyServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let f = fetches.clone();
+        let router = Router::new().route(
+            KEY_PATH,
+            get(move || {
+                f.fetch_add(1, Ordering::SeqCst);
+                let pem = pem.clone();
+                async move { pem }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        KeyServer { base, fetches }
+    }
+
+    pub fn key_url(&self) -> String {
+        format!("{}{KEY_PATH}", self.base)
+    }
+
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+/// The signing side of OSS: `authorization` for a callback to `path_and_query` with `body`.
+pub fn oss_signature(key: &RsaPrivateKey, path_and_query: &str, body: &str) -> String {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let mut message: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
+    if let Some(q) = query {
+        message.push(b'?');
+        message.extend_from_slice(q.as_bytes());
+    }
+    message.push(b'\n');
+    message.extend_from_slice(body.as_bytes());
+    let digest = Md5::digest(&message);
+    b64(key.sign(Pkcs1v15Sign::new::<Md5>(), &digest).unwrap())
+}
+
+/// A form callback body as OSS fills the default template.
+pub fn form_body(bucket: &str, key: &str, etag: &str, size: u64) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "bucket={}&object={}&etag={}&size={size}&mimeType=image%2Fjpeg&imageInfo.height=480&imageInfo.width=640&imageInfo.format=jpg",
+        enc(bucket),
+        enc(key),
+        enc(etag)
+    )
+}
