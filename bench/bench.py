@@ -232,6 +232,15 @@ def mbps(r):
     return r["bytes"] / r["seconds"] / 1e6
 
 
+STATIC_NOTES = [
+    "Signatures: oss-direct V4 (its default), oss2 V1 (its default, `StsAuth`), alibabacloud-oss-v2 V4, curl a V1 presigned URL from oss2's `sign_url`. Every client uses an STS token from the app-token-server.",
+    'The multipart clients pay for CompleteMultipartUpload, in which oss-local concatenates the parts into one file (a copy of the whole object on tmpfs, with an fdatasync); one PUT does not. oss-local also computes MD5 and CRC-64 of every body it receives.',
+    "Max RSS and client CPU are the whole client process (for oss2 and alibabacloud-oss-v2 including the Python interpreter's start-up and the SDK's imports), from /usr/bin/time -v. The four parallel curl processes are not measured one by one: their CPU is in *other CPU s*.",
+    "Resume: the client is SIGKILLed (no chance to save anything) once half the file's bytes went through a counting loopback proxy in front of oss-local; the same command is then run again. Bytes sent count everything the client wrote to the server (request lines, headers, bodies) in both runs, including the parts that were in flight when it was killed.",
+    "Token server: wrk runs on the same CPUs as app-token-server (and, with the cache off, oss-local's STS, which signs and checks every AssumeRole), so these are lower bounds for a dedicated machine.",
+]
+
+
 def cmd_report(a):
     rows = [json.loads(line) for line in open(a.results) if line.strip()]
     by = {}
@@ -339,8 +348,8 @@ def cmd_report(a):
             best = max(others, key=mbps)
             ceiling = max(curls, key=mbps)
             ratio = mbps(ceiling) / mbps(best)
-            verdict = ("oss-local is (close to) the ceiling here: the fastest client gets within 25% "
-                       "of bare PUTs" if ratio < 1.25 else "oss-local is not the ceiling here")
+            verdict = ("the fastest client is within 25% of what oss-local takes without multipart"
+                       if ratio < 1.25 else "oss-local takes more than the clients send")
             p(f"- {s}: the best bare PUTs ({ceiling['client']}) reach {mbps(ceiling):.0f} MB/s, "
               f"{ratio:.2f}x the fastest multipart client ({best['client']}, {mbps(best):.0f} MB/s): "
               f"{verdict}.")
@@ -352,12 +361,35 @@ def cmd_report(a):
           f"runs), so one core of it takes at most ~{2**30 / per_gib / 1e6:.0f} MB/s; with {meta.get('nproc', 2)} "
           f"cores shared with the client, a client costing C CPU-s/GiB can reach at most "
           f"{meta.get('nproc', 2)} x 1074 MB / ({per_gib:.1f} + C) s.")
+        others = [x for x in big_ok if x.get("machine_cpu_s") is not None and x.get("client_cpu_s") is not None]
+        if others:
+            busy = max((x["machine_cpu_s"] - x["server_cpu_s"] - (x.get("client_cpu_s") or 0))
+                       / max(x.get("window_s", x["seconds"]) * meta.get("nproc", 2), 1e-9) for x in others)
+            if busy > 0.2:
+                p(f"  - Other work on the machine took up to {busy:.0%} of all CPU while a {big} upload ran "
+                  "(column *other CPU s*): the absolute MB/s of this run are lower than a quiet machine "
+                  "gives; the CPU seconds per client are the steadier numbers.")
         for x in big_ok:
             if x.get("client_cpu_s") is not None:
                 share = x["server_cpu_s"] / (x["server_cpu_s"] + x["client_cpu_s"])
                 p(f"  - {x['client']}: oss-local is {share:.0%} of the CPU the upload costs "
                   f"({x['server_cpu_s']:.1f} s server, {x['client_cpu_s']:.1f} s client).")
-    for line in a.note or []:
+    for r in by.get("profile", []):
+        hashing = sum(pc for pc, sym in r["top"] if "crc" in sym.lower() or "md5" in sym.lower())
+        syms = [sym for _, sym in r["top"]]
+        if r["label"].startswith("oss-local") and hashing:
+            p(f"- Where oss-local's time goes (perf): {hashing:.0f}% of its samples are CRC-64 and MD5 of "
+              "the bodies it receives (see the CRC-64 table for what each costs), copies and the "
+              "kernel the rest; fsync is invisible on tmpfs. Faster hashing in oss-local (e.g. the CRC and "
+              "the MD5 of a body on two threads) would raise its ceiling most.")
+        if r["label"].startswith("the oss-direct CLI") and hashing:
+            twice = (any(s.endswith("crc64::checksum") for s in syms)
+                     and any(s.endswith("Crc64Hasher::update") for s in syms))
+            p(f"- Where the oss-direct CLI's time goes (perf): {hashing:.0f}% of its samples are CRC-64"
+              + (" — computed twice per part: `crc64::checksum` of the part before sending it, and "
+                 "`Crc64Hasher::update` again on the same bytes while the body streams out" if twice else "")
+              + ".")
+    for line in STATIC_NOTES + (a.note or []):
         p(f"- {line}")
     p("")
     print("\n".join(out))

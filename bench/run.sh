@@ -170,8 +170,9 @@ run_client() {
       done ;;
   esac
   cpu0="$(oss_local_cpu)"
-  local all0 all1
+  local all0 all1 w0 w1
   all0="$(machine_cpu)"
+  w0="$(date +%s.%N)"
   case "$client" in
     oss-direct)
       timeout "$LIMIT" /usr/bin/time -v -o "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" \
@@ -211,12 +212,13 @@ run_client() {
   esac
   cpu1="$(oss_local_cpu)"
   all1="$(machine_cpu)"
+  w1="$(date +%s.%N)"
   if [ "$rc" -ne 0 ]; then
     echo "  $client, $label: FAILED: $(tail -c 400 "$WORK/err")" >&2
     record "{\"kind\": \"upload\", \"client\": \"$client\", \"label\": \"$label\", \"error\": true}" ""
   else
     local fields
-    fields="$("$PY" -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(json.dumps({"kind":"upload","client":sys.argv[2],"label":sys.argv[3],"seconds":r["seconds"],"bytes":r["bytes"],"server_cpu_s":float(sys.argv[5])-float(sys.argv[4]),"machine_cpu_s":float(sys.argv[7])-float(sys.argv[6])}))' "$out" "$client" "$label" "$cpu0" "$cpu1" "$all0" "$all1")"
+    fields="$("$PY" -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(json.dumps({"kind":"upload","client":sys.argv[2],"label":sys.argv[3],"seconds":r["seconds"],"bytes":r["bytes"],"server_cpu_s":float(sys.argv[5])-float(sys.argv[4]),"machine_cpu_s":float(sys.argv[7])-float(sys.argv[6]),"window_s":float(sys.argv[9])-float(sys.argv[8])}))' "$out" "$client" "$label" "$cpu0" "$cpu1" "$all0" "$all1" "$w0" "$w1")"
     record "$fields" "$tv"
     "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-22s %8s: %7.0f MB/s (%.2f s)" % (r["client"], r["label"], r["bytes"]/r["seconds"]/1e6, r["seconds"]))' "$fields"
   fi
@@ -347,12 +349,7 @@ record "$("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r["kind"]="crc";
 
 # ------------------------------------------------------------------------------------ report
 log "results"
-"$PY" "$HELPER" report "$RESULTS" \
-  --note "Signatures: oss-direct V4 (its default), oss2 V1 (its default, \`StsAuth\`), alibabacloud-oss-v2 V4, curl a V1 presigned URL from oss2's \`sign_url\`. Every client uses an STS token from the app-token-server." \
-  --note "The multipart clients pay for CompleteMultipartUpload, in which oss-local concatenates the parts into one file (a copy of the whole object on tmpfs, with an fdatasync); one PUT does not. oss-local also computes MD5 and CRC-64 of every body it receives." \
-  --note "Max RSS is the whole client process (for oss2 and alibabacloud-oss-v2 including the Python interpreter and the SDK's imports), from /usr/bin/time -v." \
-  --note "Resume: the client is SIGKILLed (no chance to save anything) once half the file's bytes went through a counting loopback proxy in front of oss-local; the same command is then run again. Bytes sent count everything the client wrote to the server (request lines, headers, bodies) in both runs, including the parts that were in flight when it was killed." \
-  --note "Token server: wrk runs on the same 2 CPUs as app-token-server (and, with the cache off, oss-local's STS, which signs and checks every AssumeRole), so these are lower bounds for a dedicated machine." \
-  | tee "$ROOT/bench/RESULTS.md"
+"$PY" "$HELPER" report "$RESULTS" | tee "$ROOT/bench/RESULTS.md"
+mkdir -p "$ROOT/bench/out" && cp "$RESULTS" "$ROOT/bench/out/results.jsonl" # ignored by git; re-render with bench.py report
 echo
 echo "(written to bench/RESULTS.md)"
