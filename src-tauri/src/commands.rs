@@ -207,6 +207,63 @@ pub fn get_history(service: State<'_, AppService>) -> Vec<HistoryEntry> {
 }
 
 #[tauri::command]
+pub async fn list_server_uploads(
+    service: State<'_, AppService>,
+    after: Option<String>,
+) -> AppResult<ServerUploads> {
+    service.server_uploads(after).await
+}
+
+/// Downloads the original of an upload to a place the user picks. Returns the bytes written, or
+/// nothing when the user cancelled.
+#[tauri::command]
+pub async fn download_upload<R: Runtime>(
+    app: AppHandle<R>,
+    service: State<'_, AppService>,
+    key: String,
+) -> AppResult<Option<u64>> {
+    let name = key.rsplit('/').next().unwrap_or("download").to_string();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Save the original")
+        .set_file_name(&name)
+        .save_file(move |f| {
+            let _ = tx.send(f);
+        });
+    let Some(dest) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    match dest {
+        FilePath::Path(p) => service.download(&key, &p).await.map(Some),
+        // A content:// destination (Android): download to the cache, then copy through the fs
+        // plugin.
+        other => {
+            let tmp = service.dirs().cache.join("download.part");
+            let n = service.download(&key, &tmp).await?;
+            let shown = other.to_string();
+            let mut out = app
+                .fs()
+                .open(
+                    other,
+                    tauri_plugin_fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .clone(),
+                )
+                .map_err(|e| AppError::Io(format!("cannot write {shown}: {e}")))?;
+            let mut src = std::fs::File::open(&tmp)
+                .map_err(|e| AppError::Io(format!("cannot read the download: {e}")))?;
+            std::io::copy(&mut src, &mut out)
+                .map_err(|e| AppError::Io(format!("cannot write {shown}: {e}")))?;
+            let _ = std::fs::remove_file(&tmp);
+            Ok(Some(n))
+        }
+    }
+}
+
+#[tauri::command]
 pub async fn get_previews(service: State<'_, AppService>, key: String) -> AppResult<Previews> {
     service.previews(&key).await
 }

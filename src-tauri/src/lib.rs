@@ -38,6 +38,8 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::App<R> {
             commands::cancel_upload,
             commands::get_history,
             commands::get_previews,
+            commands::list_server_uploads,
+            commands::download_upload,
         ])
         .build(tauri::generate_context!())
         .expect("the app could not be built");

@@ -170,6 +170,26 @@ pub struct UploadResult {
     pub callback: Option<oss_direct::CallbackOutcome>,
 }
 
+/// One upload the app server recorded (from an OSS upload callback), with a small thumbnail.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerUpload {
+    /// What the server recorded.
+    pub upload: oss_direct::uploads::RecordedUpload,
+    /// A presigned URL of an IMG thumbnail, for images the token may read.
+    pub thumbnail_url: Option<String>,
+}
+
+/// A page of "My uploads".
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerUploads {
+    /// Newest first.
+    pub items: Vec<ServerUpload>,
+    /// Pass back for the next page.
+    pub next_after: Option<String>,
+}
+
 /// Thumbnail, watermark and link of an uploaded image.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

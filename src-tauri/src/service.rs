@@ -490,6 +490,51 @@ impl AppService {
         })
     }
 
+    /// "My uploads": what the app server recorded from upload callbacks, with thumbnails.
+    pub async fn server_uploads(&self, after: Option<String>) -> AppResult<ServerUploads> {
+        let conn = self.connect().await?;
+        let page = conn
+            .credentials
+            .list_uploads(Some(20), after.as_deref())
+            .await?;
+        let small = ImageProcess::new()
+            .resize(Resize::new(ResizeMode::Fill).width(96).height(96))
+            .to_string();
+        let mut items = Vec::with_capacity(page.uploads.len());
+        for upload in page.uploads {
+            let is_image = upload
+                .content_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("image/"))
+                || upload.image_width.is_some();
+            let thumbnail_url = if is_image {
+                conn.client
+                    .presign_get(&upload.key, Duration::from_secs(3600), Some(&small))
+                    .await
+                    .ok()
+            } else {
+                None
+            };
+            items.push(ServerUpload {
+                upload,
+                thumbnail_url,
+            });
+        }
+        Ok(ServerUploads {
+            items,
+            next_after: page.next_after,
+        })
+    }
+
+    /// Downloads an object (the original) to `dest`, CRC-checked.
+    pub async fn download(&self, key: &str, dest: &Path) -> AppResult<u64> {
+        let conn = self.connect().await?;
+        Ok(conn
+            .client
+            .get_object_to_file(key, dest, &GetOptions::default())
+            .await?)
+    }
+
     /// Whether an upload is running.
     pub fn is_active(&self, id: &str) -> bool {
         self.active.lock().expect("active lock").contains_key(id)

@@ -353,3 +353,32 @@ fn pause_resume_after_restart_and_cancel() {
         .unwrap_err();
     assert!(err["message"].as_str().unwrap().contains("nope"));
 }
+
+#[test]
+fn upload_callbacks_fill_my_uploads() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stack = rt.block_on(oss_direct_testkit::Stack::start_with(
+        oss_direct_testkit::StackOptions {
+            callback: true,
+            ..Default::default()
+        },
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir.path().join("app"));
+    app.configure(&stack, json!({}));
+    let src = dir.path().join("sunset.png");
+    png(&src, 300, 200);
+    let result = app.ok(
+        "start_upload",
+        json!({ "request": { "id": "s1", "path": src, "key": "uploads/sunset.png" }, "onEvent": channel(9) }),
+    );
+    assert_eq!(result["callback"]["outcome"], "answered", "{result}");
+
+    let page = app.ok("list_server_uploads", json!({}));
+    let item = &page["items"][0];
+    assert_eq!(item["upload"]["Key"], "uploads/sunset.png");
+    assert_eq!(item["upload"]["ImageWidth"], 300);
+    let thumb = item["thumbnailUrl"].as_str().unwrap();
+    let bytes = rt.block_on(async { reqwest::get(thumb).await.unwrap().bytes().await.unwrap() });
+    assert_eq!(image::load_from_memory(&bytes).unwrap().width(), 96);
+}

@@ -12,7 +12,7 @@ function show(screen) {
     const tab = $(`nav-${s}`);
     if (s === screen) tab.setAttribute('aria-current', 'page'); else tab.removeAttribute('aria-current');
   }
-  if (screen === 'history') renderHistory();
+  if (screen === 'history') { renderHistory(); renderServerUploads(); }
   $(`h-${screen}`).focus?.();
 }
 document.querySelectorAll('.tab').forEach((b) => b.addEventListener('click', () => show(b.dataset.screen)));
@@ -293,6 +293,54 @@ async function renderHistory() {
     list.append(li);
   }
 }
+
+// ---------- my uploads (recorded by the app server from upload callbacks) ----------
+let serverAfter = null;
+async function renderServerUploads(more = false) {
+  const list = $('server-list');
+  const status = $('server-status');
+  if (!more) { list.replaceChildren(); serverAfter = null; }
+  status.textContent = 'Loading…';
+  try {
+    const page = await call('list_server_uploads', { after: serverAfter });
+    status.textContent = page.items.length || more ? '' : 'The app server has no uploads recorded for you yet.';
+    for (const { upload: u, thumbnailUrl } of page.items) {
+      const li = document.createElement('li');
+      li.dataset.key = u.Key;
+      const text = document.createElement('div');
+      text.className = 'title';
+      text.textContent = u.Key;
+      const meta = document.createElement('div');
+      meta.className = 'meta';
+      const dims = u.ImageWidth ? ` · ${u.ImageWidth}×${u.ImageHeight}` : '';
+      meta.textContent = `${bytes(u.Size ?? NaN)}${dims} · ${new Date(u.UploadedAt).toLocaleString()}`;
+      if (thumbnailUrl) {
+        const img = document.createElement('img');
+        img.className = 'thumb';
+        img.alt = `Thumbnail of ${u.Key}`;
+        img.src = thumbnailUrl;
+        li.append(img);
+      }
+      const dl = document.createElement('button');
+      dl.textContent = 'Download';
+      dl.setAttribute('aria-label', `Download the original of ${u.Key}`);
+      dl.addEventListener('click', async () => {
+        try {
+          const n = await call('download_upload', { key: u.Key });
+          if (n != null) status.textContent = `Saved ${u.Key} (${bytes(n)}).`;
+        } catch (err) { status.textContent = message(err); }
+      });
+      li.append(text, meta, dl);
+      list.append(li);
+    }
+    serverAfter = page.nextAfter;
+    $('server-more').hidden = !serverAfter;
+  } catch (err) {
+    status.textContent = message(err);
+    $('server-more').hidden = true;
+  }
+}
+$('server-more').addEventListener('click', () => renderServerUploads(true));
 
 // ---------- start ----------
 async function init() {
