@@ -157,6 +157,9 @@ impl Loader<'_> {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        // Absolute, so the file does not move if the working directory changes.
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+        let base = base.as_path();
         let url = match given {
             None if callbacks_on => sqlite_url(&base.join(DEFAULT_SQLITE_FILE), None),
             None => return Ok(None),

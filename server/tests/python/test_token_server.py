@@ -78,6 +78,20 @@ class TokenServer:
         self.process = process
         self.log_path = log_path
 
+    def get(self, path, bearer=None):
+        req = urllib.request.Request(self.url.rstrip("/") + path)
+        if bearer:
+            req.add_header("Authorization", f"Bearer {bearer}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.load(r)
+        except urllib.error.HTTPError as e:
+            return e.code, json.load(e)
+
+    def stop(self):
+        self.process.terminate()
+        assert self.process.wait(timeout=10) == 0, self.log_path.read_text()
+
     def token(self, scope=None, bearer=None):
         url = self.url + (f"?scope={scope}" if scope else "")
         req = urllib.request.Request(url)
@@ -112,9 +126,10 @@ def start_server(tmp_path):
             "RateLimit": False,
         }
         config.update(extra or {})
-        config_path = tmp_path / f"config{len(started)}.json"
-        config_path.write_text(json.dumps(config))
         port = free_port()
+        config_path = tmp_path / f"config{len(started)}.json"
+        # "__PORT__" in a value stands for the port this server gets (e.g. in Callback.Url).
+        config_path.write_text(json.dumps(config).replace("__PORT__", str(port)))
         log_path = tmp_path / f"server{len(started)}.log"
         log = open(log_path, "w")
         process = subprocess.Popen(
@@ -138,8 +153,8 @@ def start_server(tmp_path):
 
     yield start
     for server in started:
-        server.process.terminate()
-        assert server.process.wait(timeout=10) == 0, server.log_path.read_text()
+        if server.process.poll() is None:
+            server.stop()
         log = server.log_path.read_text()
         assert "LocalDemoSecret" not in log
         assert JWT_SECRET not in log
@@ -232,3 +247,89 @@ def test_with_jwt_one_user_cannot_touch_another_users_prefix(start_server):
     assert_denied(lambda: a.put_object("py/users/bob/photo.jpg", b"overwritten"))
     assert_denied(lambda: a.put_object("py/users/alice-evil/photo.jpg", b"x"))
     assert b.get_object("py/users/bob/photo.jpg").read() == b"bob's"
+
+
+def oss_local_does_callbacks():
+    try:
+        with urllib.request.urlopen(f"{OSS_ENDPOINT}/-/callback-public-key.pem", timeout=5) as r:
+            return r.status == 200 and b"PUBLIC KEY" in r.read()
+    except OSError:
+        return False
+
+
+def test_oss2_upload_callbacks_are_verified_recorded_relayed_and_listed(start_server):
+    if not oss_local_does_callbacks():
+        pytest.skip("this oss-local does not perform upload callbacks")
+    config = {
+        "Auth": {"Jwt": {"Hs256Secret": JWT_SECRET, "Issuer": "py-login"}},
+        "Callback": {
+            "Url": "http://127.0.0.1:__PORT__/callback",
+            "TrustedKeyUrlPrefixes": [f"{OSS_ENDPOINT}/-/"],
+        },
+    }
+    server = start_server(config)
+    alice_jwt, bob_jwt = jwt("alice"), jwt("bob")
+    status, token = server.token(bearer=alice_jwt)
+    assert status == 200, token
+    hint = token["Callback"]
+    assert hint["callbackUrl"] == server.url + "callback"
+    assert hint["callbackBodyType"] == "application/x-www-form-urlencoded"
+    callback = base64.b64encode(json.dumps(hint).encode()).decode()
+    bucket = bucket_for(token)
+    prefix = token["ObjectPrefix"]
+
+    # PutObject: OSS relays the token server's JSON as the upload's answer.
+    r = bucket.put_object(prefix + "simple.txt", b"hello callback", headers={"x-oss-callback": callback})
+    assert r.status == 200
+    answer = json.loads(r.resp.read())
+    assert answer["Status"] == "OK", answer
+    assert (answer["User"], answer["Key"], answer["Size"]) == ("alice", prefix + "simple.txt", 14)
+    assert answer["ETag"] == r.etag
+
+    # CompleteMultipartUpload carries the callback for a multipart upload.
+    key = prefix + "multi.bin"
+    upload_id = bucket.init_multipart_upload(key).upload_id
+    parts = []
+    for n, chunk in enumerate([os.urandom(100 * 1024), os.urandom(1000)], start=1):
+        parts.append(oss2.models.PartInfo(n, bucket.upload_part(key, upload_id, n, chunk).etag))
+    r = bucket.complete_multipart_upload(key, upload_id, parts, headers={"x-oss-callback": callback})
+    assert r.status == 200
+    answer = json.loads(r.resp.read())
+    assert (answer["Key"], answer["Size"]) == (key, 100 * 1024 + 1000), answer
+
+    # The same object and content again is a replay: stored, but the callback is refused.
+    r = bucket.put_object(prefix + "simple.txt", b"hello callback", headers={"x-oss-callback": callback})
+    assert r.status == 203
+    assert b"CallbackFailed" in r.resp.read()
+
+    status, listed = server.get("/uploads", alice_jwt)
+    assert status == 200, listed
+    assert [u["Key"] for u in listed["Uploads"]] == [key, prefix + "simple.txt"]
+    status, listed = server.get("/uploads", bob_jwt)
+    assert (status, listed["Uploads"]) == (200, [])
+
+    # The records survive a restart on the same database.
+    server.stop()
+    server = start_server(config)
+    status, listed = server.get("/uploads?limit=1", alice_jwt)
+    assert status == 200, listed
+    assert [u["Key"] for u in listed["Uploads"]] == [key]
+    assert listed["NextAfter"]
+
+
+def test_with_the_callback_server_down_the_object_is_stored_and_callback_failed_reported(start_server):
+    if not oss_local_does_callbacks():
+        pytest.skip("this oss-local does not perform upload callbacks")
+    server = start_server({
+        "Callback": {"Url": f"http://127.0.0.1:{free_port()}/callback",
+                     "TrustedKeyUrlPrefixes": [f"{OSS_ENDPOINT}/-/"]},
+        "Scopes": ["read-write"],
+    })
+    status, token = server.token("read-write")
+    assert status == 200, token
+    callback = base64.b64encode(json.dumps(token["Callback"]).encode()).decode()
+    bucket = bucket_for(token)
+    r = bucket.put_object("py/unheard.txt", b"stored anyway", headers={"x-oss-callback": callback})
+    assert r.status == 203
+    assert b"CallbackFailed" in r.resp.read()
+    assert bucket.head_object("py/unheard.txt").content_length == len(b"stored anyway")
