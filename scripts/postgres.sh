@@ -38,12 +38,19 @@ running() {
   [ -f "$DATA/PG_VERSION" ] && as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# Nothing listens on 127.0.0.1:$1.
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-port_free() {
-  python3 -c 'import socket, sys; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 40000 ))
+    if port_free "$p"; then echo "$p"; return 0; fi
+  done
+  echo "no free loopback port found" >&2
+  return 1
 }
 
 print_url() {
@@ -57,7 +64,8 @@ if [ "${1:-start}" = "stop" ]; then
     say "stopping PostgreSQL in $DIR"
     as_owner "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >&2
   fi
-  rm -rf "$DIR"
+  # Only a folder this script made (it holds our password file) is deleted.
+  if [ -f "$DIR/password" ]; then rm -rf "$DIR"; fi
   say "stopped"
   exit 0
 fi
@@ -86,8 +94,8 @@ fi
 if [ ! -f "$DATA/PG_VERSION" ]; then
   say "initdb in $DATA ($("$BIN/postgres" --version))"
   rm -rf "$DATA"
-  [ -f "$DIR/password" ] || python3 -c 'import secrets; print(secrets.token_hex(16))' > "$DIR/password"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$DIR/password"
+  [ -s "$DIR/password" ] || od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/password"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$DIR/password"; fi
   chmod 600 "$DIR/password"
   as_owner "$BIN/initdb" -D "$DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
     --no-sync -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 \
