@@ -58,6 +58,10 @@ class Stack:
             "ObjectPrefix": "uploads/",
             "Region": info["region"],
             "OssEndpoint": self.oss,
+            # Upload callbacks: oss-local tells the token server what was uploaded.
+            "Callback": {"Url": f"http://127.0.0.1:{port}/callback",
+                         "TrustedKeyUrlPrefixes": [self.oss + "/-/"]},
+            "DatabaseUrl": "sqlite://" + str(self.work / "uploads.db"),
         }
         (self.work / "config.json").write_text(json.dumps(config))
         self.spawn([str(TARGET / "app-token-server"), str(port), "--listen", "127.0.0.1",

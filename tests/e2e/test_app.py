@@ -114,10 +114,20 @@ def test_settings_and_simple_upload_with_thumbnail(driver_server, stack, files, 
         wait_until(lambda: d.execute_script("return document.getElementById('watermarked').naturalWidth") == 640,
                    what="the watermarked preview")
         assert "x-oss-signature" in el(d, "#signed-url").get_attribute("value")
+        assert "recorded this upload" in el(d, "#result-callback").text
         d.set_window_size(1024, 1400)
         d.save_screenshot(str(shots / "result.png"))
         d.set_window_size(390, 844)  # phone width
         d.save_screenshot(str(shots / "result-phone.png"))
+        # My uploads: what the app server recorded from the upload callback, with a thumbnail.
+        d.set_window_size(1024, 780)
+        el(d, "#nav-history").click()
+        item = visible(d, "#server-list li[data-key='uploads/photo.png']")
+        wait_until(lambda: d.execute_script(
+            "return document.querySelector(\"#server-list li[data-key='uploads/photo.png'] img\").naturalWidth") == 96,
+            what="the My uploads thumbnail")
+        assert "640×480" in item.text
+        d.save_screenshot(str(shots / "my-uploads.png"))
     finally:
         d.quit()
 
