@@ -623,3 +623,48 @@ async fn a_key_that_cannot_be_fetched_is_a_502_and_nothing_is_recorded() {
     let (_, listed) = list(&state, None, "").await;
     assert_eq!(keys_of(&listed), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_new_signing_key_is_fetched_again_once_the_cached_one_is_a_few_seconds_old() {
+    let fx = Fixture::new(Db::Sqlite, json!({"Auth": null}))
+        .await
+        .unwrap();
+    let state = fx.state().await;
+    let send_signed = |key: &RsaPrivateKey, etag: &str| {
+        CallbackRequest::signed(
+            key,
+            &fx.keys.key_url(),
+            form_body("demo-bucket", "uploads/a.jpg", etag, 1),
+        )
+    };
+    assert_eq!(
+        send(&state, &send_signed(&fx.oss_key, "E1")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(fx.keys.fetches(), 1);
+
+    // The signer restarts with a new key (as oss-local may).
+    let new_key = private_key("callback_forger_private.pem");
+    fx.keys.set_pem(
+        rsa::pkcs8::EncodePublicKey::to_public_key_pem(
+            &new_key.to_public_key(),
+            rsa::pkcs8::LineEnding::LF,
+        )
+        .unwrap(),
+    );
+    // A fresh cached key is trusted: no refetch on every bad signature.
+    let (status, _) = send(&state, &send_signed(&new_key, "E2")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(fx.keys.fetches(), 1);
+    // Once it is older than the refresh age, a failing signature fetches the key once more.
+    tokio::time::sleep(
+        app_token_server::callback::KEY_REFRESH_AFTER + std::time::Duration::from_millis(200),
+    )
+    .await;
+    let (status, body) = send(&state, &send_signed(&new_key, "E2")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(fx.keys.fetches(), 2);
+    // The old key's signatures now fail.
+    let (status, _) = send(&state, &send_signed(&fx.oss_key, "E3")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -265,6 +265,7 @@ pub fn b64(data: impl AsRef<[u8]>) -> String {
 pub struct KeyServer {
     pub base: String,
     pub fetches: Arc<AtomicUsize>,
+    pem: Arc<Mutex<String>>,
 }
 
 impl KeyServer {
@@ -272,17 +273,23 @@ impl KeyServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let fetches = Arc::new(AtomicUsize::new(0));
-        let f = fetches.clone();
+        let pem = Arc::new(Mutex::new(pem));
+        let (f, p) = (fetches.clone(), pem.clone());
         let router = Router::new().route(
             KEY_PATH,
             get(move || {
                 f.fetch_add(1, Ordering::SeqCst);
-                let pem = pem.clone();
+                let pem = p.lock().unwrap().clone();
                 async move { pem }
             }),
         );
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        KeyServer { base, fetches }
+        KeyServer { base, fetches, pem }
+    }
+
+    /// Serves another key from now on (the signer got a new one).
+    pub fn set_pem(&self, pem: String) {
+        *self.pem.lock().unwrap() = pem;
     }
 
     pub fn key_url(&self) -> String {
