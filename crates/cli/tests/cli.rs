@@ -229,3 +229,49 @@ async fn a_killed_upload_is_resumed_by_a_new_process_sending_only_missing_parts(
     assert_eq!(resumed + out["uploaded_parts"].as_u64().unwrap(), 10);
     assert_eq!(out["crc64"], oss_direct::crc64::checksum(&data).to_string());
 }
+
+#[tokio::test]
+async fn uploads_carry_the_servers_callback_and_list_shows_them() {
+    let stack = Stack::start_with(oss_direct_testkit::StackOptions {
+        callback: true,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("note.txt");
+    std::fs::write(&src, b"hello callback").unwrap();
+    let out = json(
+        &run(&[
+            "upload",
+            src.to_str().unwrap(),
+            "--server",
+            &stack.token_url,
+            "--json",
+        ])
+        .await,
+    );
+    assert_eq!(out["callback"]["outcome"], "answered", "{out}");
+
+    let listed = run(&["list", "--server", &stack.token_url, "--json"]).await;
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let first: serde_json::Value = serde_json::from_str(
+        String::from_utf8(listed.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["Key"], "uploads/note.txt");
+    assert_eq!(first["Size"], 14);
+
+    // A server without callbacks says so.
+    let plain = Stack::start().await;
+    let out = run(&["list", "--server", &plain.token_url]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ListUploads"));
+}
