@@ -18,6 +18,10 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+log "a throwaway PostgreSQL on loopback for the token server's database tests"
+eval "$(bash scripts/postgres.sh)"
+trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+
 log "cargo test (every crate)"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
