@@ -38,6 +38,32 @@ fn options(dir: &Path) -> UploadOptions {
     }
 }
 
+/// Runs a resumable upload that pauses itself once `parts` parts are in OSS (parts are slowed
+/// so the pause lands mid-upload), and checks it reports the pause.
+async fn upload_paused_after(
+    stack: &Stack,
+    c: &Client,
+    key: &str,
+    src: &Path,
+    dir: &Path,
+    parts: u32,
+) {
+    stack
+        .faults()
+        .add_latency("UploadPart", Duration::from_millis(100), None);
+    let mut o = options(dir);
+    o.concurrency = 1;
+    let cancel = o.cancel.clone();
+    o.progress = Some(Arc::new(move |p| {
+        if p.parts_done >= parts {
+            cancel.cancel();
+        }
+    }));
+    let e = c.resumable_upload(key, src, o).await.unwrap_err();
+    stack.faults().clear();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+}
+
 async fn assert_stored(client: &Client, key: &str, want: &[u8]) {
     let got = client
         .get_object(key, &GetOptions::default())
@@ -382,25 +408,9 @@ async fn a_changed_file_a_corrupt_checkpoint_or_a_vanished_upload_start_over() {
     let cps = oss_direct::checkpoint::CheckpointStore::new(dir.path().join("checkpoints"));
     let key = "uploads/changing.bin";
 
-    let pause_after_first_part = |o: &mut UploadOptions| {
-        let cancel = o.cancel.clone();
-        o.concurrency = 1;
-        o.progress = Some(Arc::new(move |p| {
-            if p.parts_done >= 1 {
-                cancel.cancel();
-            }
-        }));
-    };
-
     // 1. The file changes between runs.
     std::fs::write(&src, data(500_000, 4)).unwrap();
-    stack
-        .faults()
-        .add_latency("UploadPart", Duration::from_millis(100), None);
-    let mut o = options(dir.path());
-    pause_after_first_part(&mut o);
-    assert!(c.resumable_upload(key, &src, o).await.is_err());
-    stack.faults().clear();
+    upload_paused_after(&stack, &c, key, &src, dir.path(), 1).await;
     let changed = data(520_000, 5);
     std::fs::write(&src, &changed).unwrap();
     let out = c
@@ -416,13 +426,7 @@ async fn a_changed_file_a_corrupt_checkpoint_or_a_vanished_upload_start_over() {
     assert_stored(&c, key, &changed).await;
 
     // 2. A corrupt checkpoint is reported and replaced.
-    stack
-        .faults()
-        .add_latency("UploadPart", Duration::from_millis(100), None);
-    let mut o = options(dir.path());
-    pause_after_first_part(&mut o);
-    assert!(c.resumable_upload(key, &src, o).await.is_err());
-    stack.faults().clear();
+    upload_paused_after(&stack, &c, key, &src, dir.path(), 1).await;
     let abs = std::path::absolute(&src).unwrap();
     std::fs::write(cps.path_for(c.bucket(), key, &abs), b"{not json").unwrap();
     let out = c
@@ -437,13 +441,7 @@ async fn a_changed_file_a_corrupt_checkpoint_or_a_vanished_upload_start_over() {
     assert_stored(&c, key, &changed).await;
 
     // 3. The upload vanished from OSS (aborted elsewhere): NoSuchUpload starts over.
-    stack
-        .faults()
-        .add_latency("UploadPart", Duration::from_millis(100), None);
-    let mut o = options(dir.path());
-    pause_after_first_part(&mut o);
-    assert!(c.resumable_upload(key, &src, o).await.is_err());
-    stack.faults().clear();
+    upload_paused_after(&stack, &c, key, &src, dir.path(), 1).await;
     let oss_direct::checkpoint::Loaded::Found(cp) = cps.load(c.bucket(), key, &abs) else {
         panic!("checkpoint expected")
     };
@@ -485,22 +483,7 @@ async fn simple_upload_from_file_and_abort_of_a_resumable_one() {
     );
 
     // Abort removes both the upload in OSS and the checkpoint.
-    stack
-        .faults()
-        .add_latency("UploadPart", Duration::from_millis(100), None);
-    let mut o = options(dir.path());
-    o.concurrency = 1;
-    let cancel = o.cancel.clone();
-    o.progress = Some(Arc::new(move |p| {
-        if p.parts_done >= 1 {
-            cancel.cancel();
-        }
-    }));
-    assert!(c
-        .resumable_upload("uploads/abort.bin", &src, o)
-        .await
-        .is_err());
-    stack.faults().clear();
+    upload_paused_after(&stack, &c, "uploads/abort.bin", &src, dir.path(), 1).await;
     let cps = oss_direct::checkpoint::CheckpointStore::new(dir.path().join("checkpoints"));
     let abs = std::path::absolute(&src).unwrap();
     let oss_direct::checkpoint::Loaded::Found(cp) = cps.load(c.bucket(), "uploads/abort.bin", &abs)
