@@ -49,7 +49,8 @@ wait_port 9000
 wait_port 9001
 
 log "starting app-token-server on 127.0.0.1:$TOKEN_PORT (config: server/config.example.json)"
-"$BIN/app-token-server" "$TOKEN_PORT" --listen 127.0.0.1 --config server/config.example.json >"$DEMO/app-token-server.log" 2>&1 &
+APP_TOKEN_SERVER_DATABASE_URL="sqlite://$DEMO/uploads.db" \
+  "$BIN/app-token-server" "$TOKEN_PORT" --listen 127.0.0.1 --config server/config.example.json >"$DEMO/app-token-server.log" 2>&1 &
 PIDS+=($!)
 wait_port "$TOKEN_PORT"
 SERVER="http://127.0.0.1:$TOKEN_PORT/"
@@ -82,5 +83,8 @@ echo "\$ oss-direct url uploads/demo-photo.jpg --server $SERVER --process image/
 echo
 echo "\$ oss-direct get uploads/demo-photo.jpg --server $SERVER --process image/resize,w_200 -o $DEMO/thumbnail.jpg"
 "$CLI" get uploads/demo-photo.jpg --server "$SERVER" --process image/resize,w_200 -o "$DEMO/thumbnail.jpg"
+echo
+echo "\$ oss-direct list --server $SERVER   # what the app server recorded from the upload callbacks"
+"$CLI" list --server "$SERVER"
 echo
 echo "done: the thumbnail is $DEMO/thumbnail.jpg"
