@@ -348,8 +348,10 @@ def cmd_report(a):
             best = max(others, key=mbps)
             ceiling = max(curls, key=mbps)
             ratio = mbps(ceiling) / mbps(best)
-            verdict = ("the fastest client is within 25% of what oss-local takes without multipart"
-                       if ratio < 1.25 else "oss-local takes more than the clients send")
+            verdict = ("the fastest client is within 25% of what oss-local takes without multipart, "
+                       "so oss-local is the ceiling" if ratio < 1.25 else
+                       "oss-local can take more than the fastest client sends, though client and "
+                       "server share the same cores (see below)")
             p(f"- {s}: the best bare PUTs ({ceiling['client']}) reach {mbps(ceiling):.0f} MB/s, "
               f"{ratio:.2f}x the fastest multipart client ({best['client']}, {mbps(best):.0f} MB/s): "
               f"{verdict}.")
