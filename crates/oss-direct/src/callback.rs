@@ -72,19 +72,32 @@ impl Callback {
         Ok(())
     }
 
-    /// The `x-oss-callback` header value.
+    /// The `x-oss-callback` header value: base64 of the JSON OSS documents, fields in its order.
     ///
     /// ```
+    /// use base64::Engine;
     /// let c = oss_direct::Callback::new("http://a/cb", "object=${object}");
-    /// let json = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, c.header_value()).unwrap();
+    /// let json = base64::engine::general_purpose::STANDARD.decode(c.header_value()).unwrap();
     /// assert_eq!(json, br#"{"callbackUrl":"http://a/cb","callbackBody":"object=${object}"}"#);
     /// ```
     pub fn header_value(&self) -> String {
-        let mut v = serde_json::to_value(self).expect("serializable");
-        if let Some(o) = v.as_object_mut() {
-            o.remove("callbackVar");
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Header<'a> {
+            callback_url: &'a str,
+            callback_body: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            callback_body_type: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            callback_host: Option<&'a str>,
         }
-        STANDARD.encode(v.to_string())
+        let h = Header {
+            callback_url: &self.callback_url,
+            callback_body: &self.callback_body,
+            callback_body_type: self.callback_body_type.as_deref(),
+            callback_host: self.callback_host.as_deref(),
+        };
+        STANDARD.encode(serde_json::to_string(&h).expect("serializable"))
     }
 
     /// The `x-oss-callback-var` header value, when there are variables.

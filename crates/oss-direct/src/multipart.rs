@@ -95,13 +95,14 @@ impl Client {
             ));
         }
         let size = data.len() as u64;
-        let local = crate::crc64::checksum(&data);
         let mut req = Request::new(OP, Method::PUT, Some(key))
             .query("partNumber", part_number.to_string())
             .query("uploadId", upload_id)
             .body(Body::Bytes(data));
         req.tracker = tracker;
         let resp = self.send(req).await?;
+        // The CRC of what was sent is taken while streaming the body: one pass over the bytes.
+        let local = resp.sent_crc.unwrap_or(0);
         let crc64 = crate::object::check_crc(OP, local, resp.crc64())?;
         Ok(UploadedPart {
             part_number,

@@ -204,7 +204,6 @@ impl Client {
         const OP: &str = "PutObject";
         validate_key(OP, key)?;
         let len = data.len() as u64;
-        let local = crate::crc64::checksum(&data);
         let req = Request::new(OP, Method::PUT, Some(key))
             .header(
                 "content-type",
@@ -212,7 +211,7 @@ impl Client {
             )?
             .body(Body::Bytes(data));
         let resp = self.send(req).await?;
-        let crc64 = check_crc(OP, local, resp.crc64())?;
+        let crc64 = check_crc(OP, resp.sent_crc.unwrap_or(0), resp.crc64())?;
         Ok(UploadOutput {
             key: key.to_string(),
             etag: resp.etag(),
