@@ -1,0 +1,119 @@
+//! V4 signing (`oss_direct::sign`): canonical request, StringToSign, signing key, header
+//! signature and presigned query for arbitrary methods, keys, queries, headers, regions,
+//! additional headers and timestamps never panic; the Authorization header has the shape
+//! oss-local parses (`OSS4-HMAC-SHA256 Credential=ak/date/region/oss/aliyun_v4_request,
+//! Signature=<64 hex>`); the presigned signature is the one recomputed from the same query
+//! without `x-oss-signature`, as oss-local recomputes it.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use oss_direct::sign::{self, SignableRequest};
+
+#[path = "sign_common.rs"]
+mod common;
+
+fn known_bugs_checked() -> bool {
+    static K: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *K.get_or_init(|| std::env::var_os("FUZZ_KNOWN").is_some())
+}
+
+fuzz_target!(|input: (common::Request, String, u64)| {
+    let (r, timestamp, expires_in) = input;
+    // Known bug (fuzz/regressions/sign_v4): `sign_v4` and `presign_v4` slice the timestamp at
+    // byte 8, which panics inside a multi-byte character. The timestamp comes from the clock,
+    // so outside the replay of known crashers (FUZZ_KNOWN=1) it is kept ASCII here.
+    let timestamp: String = if known_bugs_checked() {
+        timestamp
+    } else {
+        timestamp.chars().filter(char::is_ascii).collect()
+    };
+    let headers = r.header_map();
+    let req = SignableRequest {
+        method: &r.method,
+        bucket: r.bucket.as_deref(),
+        key: r.key.as_deref(),
+        query: &r.query,
+        headers: &headers,
+    };
+    let additional: Vec<String> = r
+        .additional
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let canonical = sign::v4_canonical_request(&req, &additional);
+    assert!(canonical.starts_with(&r.method));
+    let date: String = timestamp.chars().take(8).collect();
+    let scope = sign::v4_scope(&date, &r.region);
+    let sts = sign::v4_string_to_sign(&canonical, &timestamp, &scope);
+    assert!(sts.starts_with(sign::V4_ALGORITHM));
+    let sig = sign::v4_signature(&r.secret, &date, &r.region, &sts);
+    assert_eq!(sig.len(), 64);
+    assert!(sig.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    let mut signed = headers.clone();
+    sign::sign_v4(
+        &r.method,
+        r.bucket.as_deref(),
+        r.key.as_deref(),
+        &r.query,
+        &mut signed,
+        r.creds(),
+        &r.region,
+        &timestamp,
+    );
+    if let Some(auth) = signed.get("authorization").and_then(|v| v.to_str().ok()) {
+        if !auth.is_empty() {
+            let rest = auth
+                .strip_prefix("OSS4-HMAC-SHA256 Credential=")
+                .expect("V4 prefix");
+            let (_, s) = rest.rsplit_once(", Signature=").expect("Signature part");
+            assert_eq!(s.len(), 64);
+        }
+    }
+
+    let q = sign::presign_v4(
+        &r.method,
+        r.bucket.as_deref(),
+        r.key.as_deref(),
+        &r.query,
+        &headers,
+        r.creds(),
+        &r.region,
+        &timestamp,
+        expires_in,
+    );
+    let (name, value) = q.last().expect("x-oss-signature last");
+    assert_eq!(name, "x-oss-signature");
+    let covered: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, _)| k != "x-oss-signature")
+        .cloned()
+        .collect();
+    let again = SignableRequest {
+        method: &r.method,
+        bucket: r.bucket.as_deref(),
+        key: r.key.as_deref(),
+        query: &covered,
+        headers: &headers,
+    };
+    let pdate = &timestamp[..8.min(timestamp.len())];
+    let expected = sign::v4_signature(
+        &r.secret,
+        pdate,
+        &r.region,
+        &sign::v4_string_to_sign(
+            &sign::v4_canonical_request(&again, &[]),
+            &timestamp,
+            &sign::v4_scope(pdate, &r.region),
+        ),
+    );
+    if !r.query.iter().any(|(k, _)| k == "x-oss-signature") {
+        assert_eq!(&expected, value);
+    }
+    for (k, v) in &q {
+        assert_eq!(&common::decode(&sign::uri_encode(k, false)), k);
+        assert_eq!(&common::decode(&sign::uri_encode(v, false)), v);
+    }
+    if let Some(k) = &r.key {
+        assert_eq!(&common::decode(&sign::uri_encode(k, true)), k);
+    }
+});
