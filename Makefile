@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers.
-.PHONY: test demo bench fmt e2e conformance soak
+.PHONY: test demo bench fmt e2e conformance soak fuzz load
 
 test:            ## install what is missing, then fmt, clippy and every test
 	bash scripts/test.sh
@@ -21,3 +21,9 @@ bench:           ## the benchmarks (run by hand, never by make test): a table on
 
 soak:            ## the fault soak with 300 uploads (the test command runs 40)
 	SOAK_UPLOADS=300 bash -c 'source scripts/env.sh && cargo test -p oss-direct --test soak -- --nocapture'
+
+fuzz:            ## every cargo-fuzz target for 60 s (fuzz/README.md); crashes land in fuzz/regressions/
+	bash scripts/fuzz.sh 60
+
+load:            ## wrk against the release token server and oss-local on loopback (run by hand): bench/LOAD.md
+	bash scripts/load.sh
