@@ -183,12 +183,14 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // A '*' in the pattern is always a wildcard, even facing a literal '*' in the text
+        // (matching it literally first let "a*b" escape a Deny on "a*": found by fuzzing).
+        if pi < p.len() && p[pi] == '*' {
             star = Some((pi, ti));
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some((sp, st)) = star {
             pi = sp + 1;
             ti = st + 1;
@@ -238,6 +240,11 @@ mod tests {
         assert!(!wildcard_match("a?c", "ac"));
         assert!(wildcard_match("*", ""));
         assert!(wildcard_match("oss:Get*", "oss:GetObject"));
+        // A literal '*' in the text is still covered by a wildcard (fuzz regression).
+        assert!(wildcard_match("b/private*", "b/private*x"));
+        assert!(wildcard_match("b/*", "b/*"));
+        assert!(wildcard_match("*a", "*a"));
+        assert!(!wildcard_match("b/private", "b/private*x"));
     }
 
     #[test]

@@ -765,12 +765,10 @@ async fn huge_headers_and_bodies_are_refused_cleanly() {
     s.assert_contained(&[]);
 }
 
-/// Known bug, found by `fuzz/` (`fuzz/regressions/policy_ram`): `oss_local::policy::wildcard_match`
-/// matches a literal `*` of the key against a `*` of the pattern as an ordinary character and
-/// never backtracks, so a Deny on `uploads/private*` misses the key `uploads/private*x`.
-/// Ignored until `wildcard_match` is fixed; run with `--ignored` to see it.
+/// Regression, found by `fuzz/` (`fuzz/regressions/policy_ram`): `wildcard_match` used to match a
+/// literal `*` of the key against a `*` of the pattern as an ordinary character, so a Deny on
+/// `uploads/private*` missed the key `uploads/private*x`.
 #[tokio::test]
-#[ignore = "known bug: a literal '*' in a key escapes a Deny (fuzz/regressions/policy_ram)"]
 async fn deny_with_a_star_in_the_key_is_still_a_deny() {
     let s = Sandbox::new();
     let run = start_in(&s).await;

@@ -292,3 +292,36 @@ fn utf8_header_values_are_signed_not_dropped() {
     assert_ne!(a1, b1);
     assert_ne!(a4, b4);
 }
+
+#[test]
+fn a_malformed_timestamp_never_panics() {
+    // Found by fuzzing: slicing a timestamp whose 8th byte is inside a UTF-8 character.
+    let v = vectors();
+    let f = Fixture::new(&v);
+    for ts in ["2023111é4T", "é", "", "20231114"] {
+        let mut h = HeaderMap::new();
+        sign_v4(
+            "GET",
+            Some(&f.bucket),
+            None,
+            &[],
+            &mut h,
+            f.creds(),
+            &f.region,
+            ts,
+        );
+        assert!(h.contains_key("authorization"));
+        let q = presign_v4(
+            "GET",
+            Some(&f.bucket),
+            None,
+            &[],
+            &HeaderMap::new(),
+            f.creds(),
+            &f.region,
+            ts,
+            60,
+        );
+        assert_eq!(q.last().unwrap().0, "x-oss-signature");
+    }
+}

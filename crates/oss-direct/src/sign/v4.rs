@@ -130,7 +130,7 @@ pub fn sign_v4(
     if let Some(token) = creds.security_token {
         headers.insert("x-oss-security-token", header_value(token));
     }
-    let date = &timestamp[..8.min(timestamp.len())];
+    let date = timestamp.get(..8).unwrap_or(timestamp);
     let scope = v4_scope(date, region);
     let req = SignableRequest {
         method,
@@ -162,7 +162,7 @@ pub fn presign_v4(
     timestamp: &str,
     expires_in: u64,
 ) -> Vec<(String, String)> {
-    let date = &timestamp[..8.min(timestamp.len())];
+    let date = timestamp.get(..8).unwrap_or(timestamp);
     let scope = v4_scope(date, region);
     let mut all: Vec<(String, String)> = query.to_vec();
     if let Some(token) = creds.security_token {
