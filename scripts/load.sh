@@ -150,7 +150,7 @@ echo "$TABLE"
 {
   echo "# Load on loopback"
   echo
-  echo "\`bash scripts/load.sh\` (\`make load\`), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)."
+  echo "\`LOAD_SECONDS=$SECS LOAD_CONNECTIONS=$CONNS bash scripts/load.sh\` (\`make load\` = 20 s, 32 connections), $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)."
   echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))," \
     "shared by wrk and the server under test; release builds; logs at warn."
   echo "wrk $THREADS threads, $CONNS connections, ${WARMUP} s warm-up then ${SECS} s measured; RSS from"
