@@ -6,7 +6,7 @@
 #
 # Stable toolchain: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags; no sanitizer (-s none):
 # the code under test is safe Rust, so libFuzzer looks for panics, failed assertions, stack
-# overflows, leaks of time (-timeout) and memory (-rss_limit_mb).
+# overflows, inputs slower than 10 s (-timeout) and memory over 2 GB (-rss_limit_mb).
 # The corpus grows in ~/.cache/oss-direct/fuzz-corpus/<target> (seeded from fuzz/seeds/<target>);
 # a crash is copied to fuzz/regressions/<target>/ and makes the script exit 1. Inputs already in
 # fuzz/regressions/ are replayed first: one that still crashes is reported as "known" (exit 0
