@@ -40,4 +40,7 @@ if [ -x scripts/e2e.sh ]; then
   log "the app end to end (Xvfb + tauri-driver + WebKitWebDriver)"
   bash scripts/e2e.sh
 fi
+log "fuzz targets, briefly (make fuzz runs each for 60 s)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-3}"
+
 log "all tests passed"
