@@ -299,6 +299,15 @@ pub(crate) fn error_response(e: &OssError, request_id: &str, host: &str, head: b
 
 /// How much of an unread request body is read and dropped before an error answer.
 const DRAIN_LIMIT: u64 = 256 * 1024 * 1024;
+/// How long a client that announced a body but sends nothing may hold the connection before the
+/// error answer goes out anyway.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads and drops what the client is still sending (so it sees the error instead of a reset),
+/// within [`DRAIN_LIMIT`] bytes and [`DRAIN_TIMEOUT`].
+async fn drain(body: &mut RequestBody, expects_continue: bool) {
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, body.drain(DRAIN_LIMIT, expects_continue)).await;
+}
 
 pub(crate) async fn handle(
     state: &State,
@@ -323,7 +332,7 @@ pub(crate) async fn handle(
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     if let Some((status, code)) = planned.fail {
         let e = OssError::new(status, &code, "Injected by oss-local fault injection.");
-        body.drain(DRAIN_LIMIT, expects_continue).await;
+        drain(&mut body, expects_continue).await;
         return error_response(&e, request_id, &target.host, head);
     }
     // A GetObject has no request body to cut: its response body is cut instead.
@@ -344,7 +353,7 @@ pub(crate) async fn handle(
                 tracing::info!(op = op.name(), code = %e.code, "refused");
             }
             // Read what the client is still sending, so it sees the error instead of a reset.
-            body.drain(DRAIN_LIMIT, expects_continue).await;
+            drain(&mut body, expects_continue).await;
             error_response(&e, request_id, &target.host, head)
         }
     }

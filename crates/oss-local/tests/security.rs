@@ -794,3 +794,26 @@ async fn deny_with_a_star_in_the_key_is_still_a_deny() {
     }
     run.shutdown().await;
 }
+
+/// A client that announces a body (no `Expect: 100-continue`) and then sends nothing must not
+/// hold the connection forever: the refusal goes out once the drain times out.
+#[tokio::test]
+async fn an_announced_body_that_never_comes_does_not_hold_the_connection() {
+    let s = Sandbox::new();
+    let run = start_in(&s).await;
+    let mut tcp = tokio::net::TcpStream::connect(run.oss_addr).await.unwrap();
+    let head = format!(
+        "PUT /{B}/uploads/held HTTP/1.1\r\nHost: {}\r\nContent-Length: 100000000\r\n\r\n",
+        run.oss_addr
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 8192];
+    let n = tokio::time::timeout(Duration::from_secs(30), tcp.read(&mut buf))
+        .await
+        .expect("an answer within the drain timeout")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert_eq!(status_of(&answer), 403, "{answer}");
+    s.assert_contained(&[]);
+    run.shutdown().await;
+}
