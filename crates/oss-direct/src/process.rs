@@ -160,6 +160,55 @@ pub fn base64url(s: &str) -> String {
     URL_SAFE_NO_PAD.encode(s.as_bytes())
 }
 
+/// Where a watermark sits and how opaque it is (shared by text and image watermarks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Placement {
+    gravity: Option<Gravity>,
+    x: Option<u32>,
+    y: Option<u32>,
+    transparency: Option<u8>,
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(t) = self.transparency {
+            write!(f, ",t_{t}")?;
+        }
+        if let Some(g) = self.gravity {
+            write!(f, ",g_{}", g.as_str())?;
+        }
+        if let Some(x) = self.x {
+            write!(f, ",x_{x}")?;
+        }
+        if let Some(y) = self.y {
+            write!(f, ",y_{y}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The position builders of a watermark with a `placement` field.
+macro_rules! placement_builders {
+    () => {
+        /// Position.
+        pub fn gravity(mut self, g: Gravity) -> Self {
+            self.placement.gravity = Some(g);
+            self
+        }
+        /// Horizontal and vertical margins in pixels.
+        pub fn offset(mut self, x: u32, y: u32) -> Self {
+            self.placement.x = Some(x);
+            self.placement.y = Some(y);
+            self
+        }
+        /// Opacity in percent (100 = opaque).
+        pub fn transparency(mut self, t: u8) -> Self {
+            self.placement.transparency = Some(t.min(100));
+            self
+        }
+    };
+}
+
 /// A text watermark.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextWatermark {
@@ -167,10 +216,7 @@ pub struct TextWatermark {
     font: Option<String>,
     size: Option<u32>,
     color: Option<String>,
-    gravity: Option<Gravity>,
-    x: Option<u32>,
-    y: Option<u32>,
-    transparency: Option<u8>,
+    placement: Placement,
 }
 
 impl TextWatermark {
@@ -181,10 +227,7 @@ impl TextWatermark {
             font: None,
             size: None,
             color: None,
-            gravity: None,
-            x: None,
-            y: None,
-            transparency: None,
+            placement: Placement::default(),
         }
     }
     /// Font name, e.g. `wqy-zenhei`.
@@ -202,22 +245,7 @@ impl TextWatermark {
         self.color = Some(hex.trim_start_matches('#').to_ascii_uppercase());
         self
     }
-    /// Position.
-    pub fn gravity(mut self, g: Gravity) -> Self {
-        self.gravity = Some(g);
-        self
-    }
-    /// Horizontal and vertical margins in pixels.
-    pub fn offset(mut self, x: u32, y: u32) -> Self {
-        self.x = Some(x);
-        self.y = Some(y);
-        self
-    }
-    /// Opacity in percent (100 = opaque).
-    pub fn transparency(mut self, t: u8) -> Self {
-        self.transparency = Some(t.min(100));
-        self
-    }
+    placement_builders!();
 }
 
 impl fmt::Display for TextWatermark {
@@ -232,19 +260,7 @@ impl fmt::Display for TextWatermark {
         if let Some(c) = &self.color {
             write!(f, ",color_{c}")?;
         }
-        if let Some(t) = self.transparency {
-            write!(f, ",t_{t}")?;
-        }
-        if let Some(g) = self.gravity {
-            write!(f, ",g_{}", g.as_str())?;
-        }
-        if let Some(x) = self.x {
-            write!(f, ",x_{x}")?;
-        }
-        if let Some(y) = self.y {
-            write!(f, ",y_{y}")?;
-        }
-        Ok(())
+        write!(f, "{}", self.placement)
     }
 }
 
@@ -252,10 +268,7 @@ impl fmt::Display for TextWatermark {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageWatermark {
     object: String,
-    gravity: Option<Gravity>,
-    x: Option<u32>,
-    y: Option<u32>,
-    transparency: Option<u8>,
+    placement: Placement,
 }
 
 impl ImageWatermark {
@@ -263,46 +276,16 @@ impl ImageWatermark {
     pub fn new(object: impl Into<String>) -> Self {
         Self {
             object: object.into(),
-            gravity: None,
-            x: None,
-            y: None,
-            transparency: None,
+            placement: Placement::default(),
         }
     }
-    /// Position.
-    pub fn gravity(mut self, g: Gravity) -> Self {
-        self.gravity = Some(g);
-        self
-    }
-    /// Margins in pixels.
-    pub fn offset(mut self, x: u32, y: u32) -> Self {
-        self.x = Some(x);
-        self.y = Some(y);
-        self
-    }
-    /// Opacity in percent.
-    pub fn transparency(mut self, t: u8) -> Self {
-        self.transparency = Some(t.min(100));
-        self
-    }
+    placement_builders!();
 }
 
 impl fmt::Display for ImageWatermark {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "watermark,image_{}", base64url(&self.object))?;
-        if let Some(t) = self.transparency {
-            write!(f, ",t_{t}")?;
-        }
-        if let Some(g) = self.gravity {
-            write!(f, ",g_{}", g.as_str())?;
-        }
-        if let Some(x) = self.x {
-            write!(f, ",x_{x}")?;
-        }
-        if let Some(y) = self.y {
-            write!(f, ",y_{y}")?;
-        }
-        Ok(())
+        write!(f, "{}", self.placement)
     }
 }
 
