@@ -4,10 +4,12 @@
 //! OSS signs `url_decode(path) + ("?" + query, if any) + "\n" + body` with RSA PKCS#1 v1.5 over
 //! MD5, sends the signature base64-encoded in `Authorization`, and the URL of its PEM public key
 //! base64-encoded in `x-oss-pub-key-url`. Anyone can make OSS call any URL with a callback, so the
-//! key URL must be one of ours (Alibaba's `gosspublic.alicdn.com`, or oss-local's), and the bucket
-//! and object key in the body are checked by the route as well.
+//! key URL must be exactly one of the configured ones (Alibaba's
+//! `gosspublic.alicdn.com/callback_pub_key_v1.pem`, or oss-local's). The body is the uploader's
+//! text: the route trusts it only through the server's ticket ([`crate::ticket`]) and a
+//! HeadObject of its own.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,10 +23,12 @@ use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
-/// Where OSS's own callback public keys live (both schemes, as OSS sends either).
-pub const DEFAULT_TRUSTED_KEY_URL_PREFIXES: &[&str] = &[
-    "https://gosspublic.alicdn.com/",
-    "http://gosspublic.alicdn.com/",
+use crate::ticket::{TICKET_FIELD, TICKET_VAR};
+
+/// OSS's own callback public key (both schemes, as OSS sends either).
+pub const DEFAULT_TRUSTED_KEY_URLS: &[&str] = &[
+    "https://gosspublic.alicdn.com/callback_pub_key_v1.pem",
+    "http://gosspublic.alicdn.com/callback_pub_key_v1.pem",
 ];
 
 /// The body OSS fills for `application/x-www-form-urlencoded` (OSS URL-encodes each value).
@@ -56,8 +60,6 @@ pub const KEY_REFRESH_AFTER: Duration = Duration::from_secs(5);
 /// How long a failed fetch is remembered (so a flood of callbacks does not become a flood of
 /// fetches).
 const FAILURE_TTL: Duration = Duration::from_secs(10);
-/// The most key URLs remembered.
-const MAX_CACHED_KEYS: usize = 32;
 /// The timeout of one key fetch.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -109,28 +111,31 @@ pub struct CallbackConfig {
     pub body: String,
     /// `callbackBodyType`.
     pub body_type: CallbackBodyType,
-    /// Public keys are fetched only from URLs under these.
-    pub trusted_key_url_prefixes: Vec<Url>,
+    /// Public keys are fetched only from exactly these URLs.
+    pub trusted_key_urls: Vec<Url>,
 }
 
 /// The `Callback` hint of the token JSON: exactly the JSON an app base64-encodes into
-/// `x-oss-callback`.
+/// `x-oss-callback`, plus the `x:` variables it sends in `x-oss-callback-var`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CallbackHint {
     /// `;`-separated callback URLs.
     #[serde(rename = "callbackUrl")]
     pub callback_url: String,
-    /// The body template.
+    /// The body template, with `ticket=${x:ticket}` added.
     #[serde(rename = "callbackBody")]
     pub callback_body: String,
     /// Its MIME type.
     #[serde(rename = "callbackBodyType")]
     pub callback_body_type: String,
+    /// `{"x:ticket": "<this caller's ticket>"}`.
+    #[serde(rename = "callbackVar")]
+    pub callback_var: BTreeMap<String, String>,
 }
 
 impl CallbackConfig {
-    /// The hint served with each token.
-    pub fn hint(&self) -> CallbackHint {
+    /// The hint served with a token whose caller got `ticket`.
+    pub fn hint(&self, ticket: &str) -> CallbackHint {
         CallbackHint {
             callback_url: self
                 .urls
@@ -138,8 +143,21 @@ impl CallbackConfig {
                 .map(Url::as_str)
                 .collect::<Vec<_>>()
                 .join(";"),
-            callback_body: self.body.clone(),
+            callback_body: body_with_ticket(&self.body, self.body_type),
             callback_body_type: self.body_type.as_str().to_string(),
+            callback_var: BTreeMap::from([(TICKET_VAR.to_string(), ticket.to_string())]),
+        }
+    }
+}
+
+/// The body template with the ticket field added (the template was checked at start-up, so a
+/// JSON one ends with `}`).
+fn body_with_ticket(body: &str, body_type: CallbackBodyType) -> String {
+    match body_type {
+        CallbackBodyType::Form => format!("{body}&{TICKET_FIELD}=${{{TICKET_VAR}}}"),
+        CallbackBodyType::Json => {
+            let open = body.trim_end().strip_suffix('}').unwrap_or(body).trim_end();
+            format!("{open},\"{TICKET_FIELD}\":${{{TICKET_VAR}}}}}")
         }
     }
 }
@@ -168,6 +186,11 @@ pub fn check_body_template(body: &str, body_type: CallbackBodyType) -> Result<()
                 .collect()
         }
     };
+    if fields.contains_key(TICKET_FIELD) {
+        return Err(format!(
+            "must not contain the field {TICKET_FIELD}: the server adds it (its value is the caller's ticket)"
+        ));
+    }
     for (name, var) in BODY_FIELDS {
         let required = matches!(*name, "bucket" | "object" | "etag");
         match fields.get(*name) {
@@ -223,11 +246,10 @@ pub fn parse_public_key_pem(pem: &str) -> Result<RsaPublicKey, String> {
     Ok(key)
 }
 
-/// A trusted key URL prefix from the configuration: http(s), a host, no user or query; the path
-/// ends with `/` (added if missing), so `http://127.0.0.1:9000` cannot match
-/// `http://127.0.0.1:90001/`.
-pub fn parse_trusted_prefix(s: &str) -> Result<Url, String> {
-    let mut url = Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+/// A trusted key URL from the configuration: http(s), a host, a path naming the key file, no
+/// user, query or fragment. Only these exact URLs are ever fetched.
+pub fn parse_trusted_key_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("{s:?} must start with https:// or http://"));
     }
@@ -240,59 +262,95 @@ pub fn parse_trusted_prefix(s: &str) -> Result<Url, String> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("{s:?} must not have a query or fragment"));
     }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
+    if url.path().ends_with('/') {
+        return Err(format!(
+            "{s:?} must name the key file (e.g. https://gosspublic.alicdn.com/callback_pub_key_v1.pem), not a folder"
+        ));
     }
     Ok(url)
 }
 
-/// Whether `url` lies under one of `prefixes`: same scheme, host and port, and the prefix's path
-/// at the start of the (normalised) path.
-pub fn is_trusted(url: &Url, prefixes: &[Url]) -> bool {
-    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+/// Whether `url` is exactly one of the trusted key URLs (after URL normalisation: scheme and
+/// host case, default port, dot segments). Any query string, fragment or user name is refused.
+pub fn is_trusted(url: &Url, trusted: &[Url]) -> bool {
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
         return false;
     }
-    prefixes.iter().any(|p| {
-        p.scheme() == url.scheme()
-            && p.host_str() == url.host_str()
-            && p.port_or_known_default() == url.port_or_known_default()
-            && url.path().starts_with(p.path())
-    })
+    trusted.iter().any(|t| t == url)
 }
 
 /// Why a public key could not be had.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyFetchError(pub String);
 
-enum Cached {
-    Key(Arc<RsaPublicKey>, Instant),
-    Failed(String, Instant),
+/// One trusted key URL: the key last fetched from it, the last failure, and a lock so that one
+/// fetch at a time goes to that URL (fetches of different URLs do not wait on each other).
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+    fetch: tokio::sync::Mutex<()>,
 }
 
-/// The public keys fetched so far, by URL. Fetches go one at a time, never follow redirects (a
-/// redirect could leave the trusted prefix) and are bounded in size and time.
+#[derive(Default)]
+struct SlotState {
+    key: Option<(Arc<RsaPublicKey>, Instant)>,
+    failure: Option<(String, Instant)>,
+}
+
+/// The public keys of the trusted key URLs, one slot per URL fixed at start-up: a callback can
+/// name only one of them, so no request adds, evicts or replaces an entry, and a failed fetch
+/// never replaces a key that worked. Fetches never follow redirects and are bounded in size and
+/// time.
 pub struct PublicKeys {
     client: reqwest::Client,
-    cache: Mutex<HashMap<String, Cached>>,
-    fetch: tokio::sync::Mutex<()>,
+    slots: HashMap<String, Slot>,
 }
 
 impl std::fmt::Debug for PublicKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PublicKeys").finish_non_exhaustive()
+        f.debug_struct("PublicKeys")
+            .field("urls", &self.slots.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 
-impl Default for PublicKeys {
-    fn default() -> Self {
-        Self::new()
+/// What a slot can answer without fetching.
+enum Lookup {
+    Use(Arc<RsaPublicKey>, Instant),
+    Failed(String),
+    Fetch,
+}
+
+impl SlotState {
+    fn lookup(&self, refetch_older_than: Option<Duration>, now: Instant) -> Lookup {
+        let recent_failure = self
+            .failure
+            .as_ref()
+            .filter(|(_, at)| now.duration_since(*at) < FAILURE_TTL);
+        match (&self.key, recent_failure) {
+            (Some((k, at)), failure) => {
+                let age = now.duration_since(*at);
+                let wanted_fresh = refetch_older_than.is_some_and(|max| age >= max);
+                // A recent failure means the URL is not answering: keep using the good key.
+                if (age < KEY_TTL && !wanted_fresh) || failure.is_some() {
+                    Lookup::Use(k.clone(), *at)
+                } else {
+                    Lookup::Fetch
+                }
+            }
+            (None, Some((why, _))) => Lookup::Failed(why.clone()),
+            (None, None) => Lookup::Fetch,
+        }
     }
 }
 
 impl PublicKeys {
-    /// An empty cache.
-    pub fn new() -> Self {
+    /// Slots for exactly these key URLs.
+    pub fn new(urls: &[Url]) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(FETCH_TIMEOUT)
@@ -301,79 +359,64 @@ impl PublicKeys {
             .expect("a reqwest client builds");
         Self {
             client,
-            cache: Mutex::default(),
-            fetch: tokio::sync::Mutex::new(()),
+            slots: urls
+                .iter()
+                .map(|u| (u.as_str().to_string(), Slot::default()))
+                .collect(),
         }
     }
 
-    fn cached(
-        &self,
-        url: &str,
-        now: Instant,
-    ) -> Option<Result<(Arc<RsaPublicKey>, Instant), KeyFetchError>> {
-        match self.cache.lock().unwrap().get(url) {
-            Some(Cached::Key(k, at)) if now.duration_since(*at) < KEY_TTL => {
-                Some(Ok((k.clone(), *at)))
-            }
-            Some(Cached::Failed(why, at)) if now.duration_since(*at) < FAILURE_TTL => {
-                Some(Err(KeyFetchError(why.clone())))
-            }
-            _ => None,
-        }
-    }
-
-    /// The key at `url` (which the caller has checked is trusted), and when it was fetched.
+    /// The key at `url` (one of the trusted URLs), and when it was fetched.
     /// `refetch_older_than` asks for a new copy when the cached one is older.
     pub async fn get(
         &self,
         url: &Url,
         refetch_older_than: Option<Duration>,
     ) -> Result<(Arc<RsaPublicKey>, Instant), KeyFetchError> {
-        let key = url.as_str();
-        let usable = |hit: &Result<(Arc<RsaPublicKey>, Instant), KeyFetchError>| match (
-            hit,
-            refetch_older_than,
-        ) {
-            (Ok((_, at)), Some(age)) => at.elapsed() < age,
-            _ => true,
+        let slot = self
+            .slots
+            .get(url.as_str())
+            .ok_or_else(|| KeyFetchError(format!("{url} is not a trusted key URL")))?;
+        let answer = |lookup| match lookup {
+            Lookup::Use(k, at) => Some(Ok((k, at))),
+            Lookup::Failed(why) => Some(Err(KeyFetchError(why))),
+            Lookup::Fetch => None,
         };
-        if let Some(hit) = self.cached(key, Instant::now()) {
-            if usable(&hit) {
-                return hit;
-            }
+        let lookup = slot
+            .state
+            .lock()
+            .unwrap()
+            .lookup(refetch_older_than, Instant::now());
+        if let Some(done) = answer(lookup) {
+            return done;
         }
-        let _one_at_a_time = self.fetch.lock().await;
+        let _one_at_a_time = slot.fetch.lock().await;
         // Someone else may have fetched it while we waited.
-        if let Some(hit) = self.cached(key, Instant::now()) {
-            if usable(&hit) {
-                return hit;
-            }
+        let lookup = slot
+            .state
+            .lock()
+            .unwrap()
+            .lookup(refetch_older_than, Instant::now());
+        if let Some(done) = answer(lookup) {
+            return done;
         }
         let result = self.fetch_pem(url).await;
         let now = Instant::now();
-        let mut cache = self.cache.lock().unwrap();
-        if cache.len() >= MAX_CACHED_KEYS && !cache.contains_key(key) {
-            // Forget the oldest entry.
-            if let Some(oldest) = cache
-                .iter()
-                .min_by_key(|(_, c)| match c {
-                    Cached::Key(_, at) | Cached::Failed(_, at) => *at,
-                })
-                .map(|(k, _)| k.clone())
-            {
-                cache.remove(&oldest);
-            }
-        }
+        let mut state = slot.state.lock().unwrap();
         match result {
             Ok(k) => {
                 let k = Arc::new(k);
-                cache.insert(key.to_string(), Cached::Key(k.clone(), now));
+                state.key = Some((k.clone(), now));
+                state.failure = None;
                 Ok((k, now))
             }
             Err(why) => {
                 tracing::warn!(url = %url, error = %why, "callback public key unavailable");
-                cache.insert(key.to_string(), Cached::Failed(why.clone(), now));
-                Err(KeyFetchError(why))
+                state.failure = Some((why.clone(), now));
+                match &state.key {
+                    Some((k, at)) => Ok((k.clone(), *at)),
+                    None => Err(KeyFetchError(why)),
+                }
             }
         }
     }
@@ -434,18 +477,59 @@ pub struct CallbackFields {
     pub image_height: Option<i64>,
     /// `imageInfo.format`.
     pub image_format: Option<String>,
+    /// `ticket`: the server's ticket, from the `x:ticket` variable.
+    pub ticket: Option<String>,
+}
+
+/// A JSON object whose keys are all different (serde_json's own map keeps the last of two).
+struct UniqueObject(HashMap<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut map = HashMap::new();
+                while let Some((k, v)) = a.next_entry::<String, Value>()? {
+                    if map.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the field {k:?} appears twice"
+                        )));
+                    }
+                    map.insert(k, v);
+                }
+                Ok(UniqueObject(map))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
 /// Parses a callback body of the given type into its fields.
+///
+/// A field named twice is refused: the body is the uploader's text, and which of two copies a
+/// reader takes must never matter.
 pub fn parse_body(body: &[u8], body_type: CallbackBodyType) -> Result<CallbackFields, String> {
     let fields: HashMap<String, String> = match body_type {
-        CallbackBodyType::Form => url::form_urlencoded::parse(body).into_owned().collect(),
+        CallbackBodyType::Form => {
+            let mut map = HashMap::new();
+            for (k, v) in url::form_urlencoded::parse(body).into_owned() {
+                if map.insert(k.clone(), v).is_some() {
+                    return Err(format!("the body names the field {k:?} twice"));
+                }
+            }
+            map
+        }
         CallbackBodyType::Json => {
-            let value: Value = serde_json::from_slice(body)
-                .map_err(|e| format!("the JSON body does not parse: {e}"))?;
-            let Value::Object(map) = value else {
-                return Err("the JSON body is not an object".into());
-            };
+            let UniqueObject(map) = serde_json::from_slice(body)
+                .map_err(|e| format!("the JSON body is not one object with unique keys: {e}"))?;
             map.into_iter()
                 .filter_map(|(k, v)| match v {
                     Value::String(s) => Some((k, s)),
@@ -482,6 +566,7 @@ pub fn parse_body(body: &[u8], body_type: CallbackBodyType) -> Result<CallbackFi
         image_width: number("imageInfo.width")?,
         image_height: number("imageInfo.height")?,
         image_format: text("imageInfo.format"),
+        ticket: text(TICKET_FIELD),
     })
 }
 
@@ -502,28 +587,141 @@ mod tests {
     }
 
     #[test]
-    fn trusted_prefixes_match_scheme_host_port_and_path() {
-        let p: Vec<Url> = ["https://gosspublic.alicdn.com/", "http://127.0.0.1:9000/-"]
-            .iter()
-            .map(|s| parse_trusted_prefix(s).unwrap())
-            .collect();
-        assert_eq!(p[1].as_str(), "http://127.0.0.1:9000/-/");
-        let ok = |s: &str| is_trusted(&Url::parse(s).unwrap(), &p);
+    fn only_exact_key_urls_are_trusted() {
+        let t: Vec<Url> = [
+            "https://gosspublic.alicdn.com/callback_pub_key_v1.pem",
+            "http://127.0.0.1:9000/-/callback-public-key.pem",
+        ]
+        .iter()
+        .map(|s| parse_trusted_key_url(s).unwrap())
+        .collect();
+        let ok = |s: &str| is_trusted(&Url::parse(s).unwrap(), &t);
         assert!(ok("https://gosspublic.alicdn.com/callback_pub_key_v1.pem"));
-        assert!(ok("https://GOSSPUBLIC.alicdn.com:443/x.pem"));
+        assert!(ok(
+            "https://GOSSPUBLIC.alicdn.com:443/callback_pub_key_v1.pem"
+        ));
         assert!(ok("http://127.0.0.1:9000/-/callback-public-key.pem"));
-        assert!(!ok("http://gosspublic.alicdn.com/x.pem"), "scheme");
-        assert!(!ok("https://gosspublic.alicdn.com.evil.com/x.pem"));
-        assert!(!ok("https://gosspublic.alicdn.com@evil.com/x.pem"));
-        assert!(!ok("https://evil.com/https://gosspublic.alicdn.com/"));
+        assert!(ok("http://127.0.0.1:9000/-/x/../callback-public-key.pem"));
+        // What a prefix used to let through: any file, path or query under it.
+        assert!(!ok("https://gosspublic.alicdn.com/other.pem"));
+        assert!(!ok(
+            "https://gosspublic.alicdn.com/callback_pub_key_v1.pem?x=1"
+        ));
+        assert!(!ok(
+            "https://gosspublic.alicdn.com/callback_pub_key_v1.pem?"
+        ));
+        assert!(!ok(
+            "https://gosspublic.alicdn.com/callback_pub_key_v1.pem#f"
+        ));
+        assert!(!ok("http://127.0.0.1:9000/-/callback-public-key.pem/more"));
+        assert!(
+            !ok("http://gosspublic.alicdn.com/callback_pub_key_v1.pem"),
+            "scheme"
+        );
+        assert!(!ok(
+            "https://gosspublic.alicdn.com.evil.com/callback_pub_key_v1.pem"
+        ));
+        assert!(!ok(
+            "https://u@gosspublic.alicdn.com/callback_pub_key_v1.pem"
+        ));
         assert!(
             !ok("http://127.0.0.1:9001/-/callback-public-key.pem"),
             "port"
         );
-        assert!(!ok("http://127.0.0.1:9000/other/key.pem"), "path");
-        assert!(!ok("http://127.0.0.1:9000/-/../other.pem"), "dot segments");
-        assert!(parse_trusted_prefix("ftp://x/").is_err());
-        assert!(parse_trusted_prefix("http://u:p@x/").is_err());
+        assert!(parse_trusted_key_url("ftp://x/k.pem").is_err());
+        assert!(parse_trusted_key_url("http://u:p@x/k.pem").is_err());
+        assert!(parse_trusted_key_url("http://x/k.pem?q").is_err());
+        assert!(parse_trusted_key_url("http://127.0.0.1:9000/-/").is_err());
+    }
+
+    #[test]
+    fn the_hint_adds_the_ticket_to_either_body_type() {
+        for t in [CallbackBodyType::Form, CallbackBodyType::Json] {
+            let cfg = CallbackConfig {
+                urls: vec![Url::parse("http://a/cb").unwrap()],
+                body: t.default_body().to_string(),
+                body_type: t,
+                trusted_key_urls: vec![],
+            };
+            let hint = cfg.hint("v1.x.y");
+            assert_eq!(hint.callback_var["x:ticket"], "v1.x.y");
+            assert!(hint.callback_body.contains("${x:ticket}"));
+            // Filled as OSS does, the body parses with the ticket in it.
+            let filled = hint
+                .callback_body
+                .replace(
+                    "${x:ticket}",
+                    if t == CallbackBodyType::Json {
+                        "\"T\""
+                    } else {
+                        "T"
+                    },
+                )
+                .replace(
+                    "${bucket}",
+                    if t == CallbackBodyType::Json {
+                        "\"b\""
+                    } else {
+                        "b"
+                    },
+                )
+                .replace(
+                    "${object}",
+                    if t == CallbackBodyType::Json {
+                        "\"k\""
+                    } else {
+                        "k"
+                    },
+                )
+                .replace(
+                    "${etag}",
+                    if t == CallbackBodyType::Json {
+                        "\"E\""
+                    } else {
+                        "E"
+                    },
+                );
+            let filled = regex_free_blank_vars(&filled, t);
+            let f = parse_body(filled.as_bytes(), t).unwrap();
+            assert_eq!(f.ticket.as_deref(), Some("T"));
+        }
+        assert!(check_body_template(
+            "bucket=${bucket}&object=${object}&etag=${etag}&ticket=${x:ticket}",
+            CallbackBodyType::Form
+        )
+        .is_err());
+    }
+
+    /// Fills the remaining `${...}` variables with empty values.
+    fn regex_free_blank_vars(s: &str, t: CallbackBodyType) -> String {
+        let mut out = s.to_string();
+        for (_, var) in BODY_FIELDS {
+            out = out.replace(
+                var,
+                if t == CallbackBodyType::Json {
+                    "\"\""
+                } else {
+                    ""
+                },
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn bodies_naming_a_field_twice_are_refused() {
+        assert!(parse_body(
+            b"bucket=b&object=k&etag=E&object=other",
+            CallbackBodyType::Form
+        )
+        .unwrap_err()
+        .contains("twice"));
+        assert!(parse_body(
+            br#"{"bucket":"b","object":"k","etag":"E","object":"other"}"#,
+            CallbackBodyType::Json
+        )
+        .unwrap_err()
+        .contains("twice"));
     }
 
     #[test]

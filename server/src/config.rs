@@ -18,7 +18,7 @@
 //! | `RateLimit` | no | `{"RequestsPerMinute": 60, "Burst": 30}` per client, or `false` |
 //! | `TrustForwardedFor` | no | behind a reverse proxy: key the rate limit on `X-Forwarded-For` |
 //! | `TokenCache` | no | `true` (default) or `false` |
-//! | `Callback` | no | `{"Url", "Body", "BodyType", "TrustedKeyUrlPrefixes"}`: upload callbacks (off when absent) |
+//! | `Callback` | no | `{"Url", "Body", "BodyType", "TrustedKeyUrls"}`: upload callbacks (off when absent; need `Bucket` and `Region` or `OssEndpoint`) |
 //! | `DatabaseUrl` | no | `sqlite:///path/uploads.db` or `postgres://...`; `uploads.db` beside the config when `Callback` is on |
 //!
 //! Keys starting with `_` are ignored (comments); any other unknown key is an error, so a typo in
@@ -337,6 +337,21 @@ impl Config {
         let trust_forwarded_for = l.opt_bool("TrustForwardedFor")?.unwrap_or(false);
         let token_cache = l.opt_bool("TokenCache")?.unwrap_or(true);
         let callback = l.load_callback()?;
+        if callback.is_some() {
+            // Each callback is confirmed with a HeadObject of the server's own.
+            if bucket.is_none() {
+                return Err(l.err(
+                    "Bucket",
+                    "is required with Callback: the server confirms each upload in this bucket",
+                ));
+            }
+            if region.is_none() && oss_endpoint.is_none() {
+                return Err(l.err(
+                    "Region",
+                    "Region or OssEndpoint is required with Callback: the server confirms each upload with HeadObject",
+                ));
+            }
+        }
         let database_url = l.load_database_url(callback.is_some())?;
 
         let policy_name = l.required_string("PolicyFile", None)?;

@@ -259,6 +259,30 @@ impl UploadStore {
         }))
     }
 
+    /// The record of one stored version of an object, if there is one.
+    pub async fn find(
+        &self,
+        bucket: &str,
+        key: &str,
+        etag: &str,
+    ) -> Result<Option<Upload>, String> {
+        self.init().await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM uploads WHERE bucket = $1 AND object_key = $2 AND etag = $3"
+        );
+        let row = sqlx::query(&sql)
+            .bind(bucket)
+            .bind(key)
+            .bind(etag)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| describe(&e))?;
+        row.as_ref()
+            .map(from_row)
+            .transpose()
+            .map_err(|e| describe(&e))
+    }
+
     /// Up to `limit` uploads, newest first: `user`'s only when given, older than `after` when
     /// given. The cursor continues the list when there may be more.
     pub async fn list(

@@ -115,11 +115,22 @@ impl AppError {
 }
 
 impl From<StsError> for AppError {
-    /// Every STS failure is a 500 for the app, as in the reference server; STS's own code and
-    /// message pass through.
+    /// Every STS failure is a 500 for the app, as in the reference server. STS's own code passes
+    /// through, but not its message: on `SignatureDoesNotMatch` STS echoes its string to sign,
+    /// which names the server's AccessKey ID and the role; that stays in the server's log.
     fn from(e: StsError) -> Self {
         let (code, message) = match e {
-            StsError::Service { code, message, .. } => (code, message),
+            StsError::Service {
+                code, request_id, ..
+            } => {
+                let message = format!(
+                    "STS refused AssumeRole with {code}{}; the token server's log has the details",
+                    request_id
+                        .map(|id| format!(" (RequestId {id})"))
+                        .unwrap_or_default()
+                );
+                (code, message)
+            }
             StsError::Timeout { .. } => ("StsTimeout".to_string(), e.to_string()),
             StsError::Unreachable { .. } => ("StsUnreachable".to_string(), e.to_string()),
             StsError::BadResponse { .. } => ("StsBadResponse".to_string(), e.to_string()),
@@ -162,5 +173,28 @@ impl IntoResponse for AppError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sts_messages_do_not_reach_the_caller() {
+        // What real STS answers on SignatureDoesNotMatch: its string to sign, with the RAM
+        // user's AccessKey ID and the role in it.
+        let e = StsError::Service {
+            status: 400,
+            code: "SignatureDoesNotMatch".into(),
+            message: "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DLTAI5tSecretId%26RoleArn%3Dacs%253Aram".into(),
+            request_id: Some("REQ-1".into()),
+        };
+        let app = AppError::from(e);
+        assert_eq!(app.code, "SignatureDoesNotMatch");
+        assert_eq!(app.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!app.message.contains("LTAI5tSecretId"), "{}", app.message);
+        assert!(!app.message.contains("string to sign"), "{}", app.message);
+        assert!(app.message.contains("REQ-1"), "{}", app.message);
     }
 }

@@ -24,6 +24,7 @@ mod auth;
 mod cache;
 pub mod callback;
 mod config;
+pub mod confirm;
 pub mod db;
 mod error;
 mod policy;
@@ -31,6 +32,7 @@ mod ratelimit;
 mod request_log;
 mod routes;
 mod sts;
+pub mod ticket;
 mod uploads;
 
 use std::sync::Arc;
@@ -51,7 +53,7 @@ pub use policy::{
     check_bucket_name, check_object_prefix, validate_policy, PolicyTemplate, Scope,
     STS_POLICY_MAX_LEN,
 };
-pub use ratelimit::ClientRateLimit;
+pub use ratelimit::{ClientRateLimit, RefusalLimit};
 pub use request_log::REQUEST_ID_HEADER;
 pub use sts::{
     sts_timestamp, AccessKey, AssumeRoleRequest, StsClient, StsCredentials, StsError,
@@ -78,6 +80,10 @@ struct Inner {
     uploads: Option<Result<db::UploadStore, String>>,
     /// Callback public keys fetched so far.
     keys: callback::PublicKeys,
+    /// Signs and checks the callback tickets handed out with tokens.
+    tickets: ticket::TicketKey,
+    /// Refused callbacks per peer (when rate limiting is on).
+    callback_refusals: Option<RefusalLimit>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -133,7 +139,14 @@ impl AppState {
         );
         let cache = TokenCache::new(config.token_cache);
         let rate_limit = config.rate_limit.map(ClientRateLimit::new);
+        let callback_refusals = config.rate_limit.map(RefusalLimit::new);
         let uploads = config.database_url.as_ref().map(db::UploadStore::new);
+        let key_urls = config
+            .callback
+            .as_ref()
+            .map(|c| c.trusted_key_urls.clone())
+            .unwrap_or_default();
+        let tickets = ticket::TicketKey::derive(&config.access_key.secret);
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -142,7 +155,9 @@ impl AppState {
                 rate_limit,
                 clock,
                 uploads,
-                keys: callback::PublicKeys::new(),
+                keys: callback::PublicKeys::new(&key_urls),
+                tickets,
+                callback_refusals,
             }),
         }
     }
@@ -150,6 +165,22 @@ impl AppState {
     /// The configuration being served.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The callback ticket for a caller whose token covers `prefix` (see [`ticket`]).
+    fn callback_ticket(&self, user: Option<&str>, prefix: &str) -> String {
+        let now = (self.inner.clock)().unix_timestamp();
+        self.inner.tickets.sign(&ticket::TicketClaims {
+            bucket: self.inner.config.bucket.clone().unwrap_or_default(),
+            prefix: prefix.to_string(),
+            user: user.map(str::to_string),
+            expires: now + ticket::TICKET_LIFETIME_SECS,
+        })
+    }
+
+    /// The STS client the server assumes its role with.
+    pub fn sts(&self) -> &StsClient {
+        &self.inner.sts
     }
 
     fn rate_limit(&self, client: &str) -> Result<(), AppError> {

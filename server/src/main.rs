@@ -111,8 +111,8 @@ async fn serve(args: Args, state: AppState) -> Result<(), String> {
     }
     if let Some(callback) = &config.callback {
         tracing::info!(
-            callback_url = %callback.hint().callback_url,
-            trusted_key_url_prefixes = ?callback.trusted_key_url_prefixes.iter().map(url::Url::as_str).collect::<Vec<_>>(),
+            callback_urls = ?callback.urls.iter().map(url::Url::as_str).collect::<Vec<_>>(),
+            trusted_key_urls = ?callback.trusted_key_urls.iter().map(url::Url::as_str).collect::<Vec<_>>(),
             "upload callbacks on (POST /callback)"
         );
     }

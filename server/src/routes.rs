@@ -146,7 +146,10 @@ pub(crate) async fn token(
         region: config.region.as_deref(),
         endpoint: config.oss_endpoint.as_deref(),
         object_prefix: Some(prefix.as_str()).filter(|p| !p.is_empty()),
-        callback: config.callback.as_ref().map(|c| c.hint()),
+        callback: config
+            .callback
+            .as_ref()
+            .map(|c| c.hint(&state.callback_ticket(user.as_deref(), &prefix))),
     };
     let mut response = Json(body).into_response();
     response

@@ -11,16 +11,16 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use url::Url;
 
-use crate::auth::{bearer_token, check_subject};
+use crate::auth::bearer_token;
 use crate::callback::{
     decode_base64, is_trusted, parse_body, string_to_sign, verify_signature, CallbackBodyType,
     CallbackFields, KEY_REFRESH_AFTER,
 };
-use crate::config::user_prefix;
 use crate::db::{Cursor, NewUpload, Upload, UploadStore};
 use crate::error::AppError;
 use crate::routes::{client_address, query_param};
-use crate::{AppState, Config};
+use crate::ticket::TicketClaims;
+use crate::AppState;
 
 /// The header holding the base64 URL of OSS's public key.
 pub const PUB_KEY_URL_HEADER: &str = "x-oss-pub-key-url";
@@ -116,12 +116,32 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-/// `POST /callback`: verifies OSS's signature, checks that the object is in this server's bucket
-/// and prefix, records it once, and answers `{"Status":"OK", ...}` for OSS to relay.
+/// `POST /callback`: verifies OSS's signature and the server's ticket, confirms the object in
+/// OSS, records it once for the ticket's user, and answers `{"Status":"OK", ...}` for OSS to
+/// relay. A peer whose callbacks keep being refused is throttled before any work is done.
 pub(crate) async fn callback(
     State(state): State<AppState>,
     parts: Parts,
     body: Bytes,
+) -> Result<Response, AppError> {
+    let peer = client_address(&parts, state.inner.config.trust_forwarded_for);
+    if let Some(limit) = &state.inner.callback_refusals {
+        limit.check(&peer)?;
+    }
+    let result = handle_callback(&state, &parts, &body).await;
+    if let (Err(e), Some(limit)) = (&result, &state.inner.callback_refusals) {
+        // Our own trouble (database, STS, OSS unreachable) is not the peer's fault.
+        if e.status.is_client_error() {
+            limit.refused(&peer);
+        }
+    }
+    result
+}
+
+async fn handle_callback(
+    state: &AppState,
+    parts: &Parts,
+    body: &[u8],
 ) -> Result<Response, AppError> {
     let config = &state.inner.config;
     let Some(callback) = &config.callback else {
@@ -131,9 +151,51 @@ pub(crate) async fn callback(
             "this server takes no upload callbacks (set Callback in its config.json)",
         ));
     };
-    let store = store(&state)?;
+    let store = store(state)?;
+    verify_oss_signature(state, callback, parts, body).await?;
 
-    // 1. The signature and the key URL, both base64 in headers.
+    // What the uploader says was stored: trusted only as far as the ticket and OSS confirm it.
+    let body_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(CallbackBodyType::parse)
+        .unwrap_or(callback.body_type);
+    let fields = parse_body(body, body_type)
+        .map_err(|e| refused(StatusCode::BAD_REQUEST, "InvalidCallbackBody", e))?;
+    let claims = check_ticket(state, &fields)?;
+    if let Some(u) = &claims.user {
+        tracing::Span::current().record("user", tracing::field::display(u));
+    }
+    let meta = confirm_in_oss(state, &fields).await?;
+
+    let new = NewUpload {
+        user: claims.user,
+        bucket: fields.bucket,
+        key: fields.key,
+        etag: fields.etag,
+        size: i64::try_from(meta.size).ok(),
+        content_type: Some(meta.content_type).filter(|t| !t.is_empty()),
+        image_width: fields.image_width,
+        image_height: fields.image_height,
+        image_format: fields.image_format,
+    };
+    let upload = record_once(state, store, &new).await?;
+    let answer = CallbackAnswer {
+        status: "OK",
+        upload: UploadJson::from(&upload),
+    };
+    Ok(no_store(Json(answer).into_response()))
+}
+
+/// Step 1: OSS's RSA signature over the path and body, with the key from one of the exact
+/// trusted key URLs (fetched again once if a cached copy fails: the signer's key may be new).
+async fn verify_oss_signature(
+    state: &AppState,
+    callback: &crate::callback::CallbackConfig,
+    parts: &Parts,
+    body: &[u8],
+) -> Result<(), AppError> {
     let forbidden = |code: &str, msg: &str| refused(StatusCode::FORBIDDEN, code, msg);
     let signature = match parts.headers.get(header::AUTHORIZATION) {
         None => {
@@ -174,17 +236,13 @@ pub(crate) async fn callback(
                 "x-oss-pub-key-url is not a base64 URL",
             )
         })?;
-    if !is_trusted(&key_url, &callback.trusted_key_url_prefixes) {
+    if !is_trusted(&key_url, &callback.trusted_key_urls) {
         return Err(forbidden(
             "UntrustedCallbackPublicKeyUrl",
-            &format!(
-                "the public key URL {key_url} is not under a trusted prefix (Callback.TrustedKeyUrlPrefixes)"
-            ),
+            &format!("the public key URL {key_url} is not one of Callback.TrustedKeyUrls"),
         ));
     }
-
-    // 2. Verify, fetching the key again once if a cached copy fails (the signer's key may be new).
-    let message = string_to_sign(parts.uri.path(), parts.uri.query(), &body);
+    let message = string_to_sign(parts.uri.path(), parts.uri.query(), body);
     let key_unavailable = |e: crate::callback::KeyFetchError| {
         refused(
             StatusCode::BAD_GATEWAY,
@@ -192,17 +250,11 @@ pub(crate) async fn callback(
             format!("the callback public key could not be fetched: {}", e.0),
         )
     };
-    let (key, fetched_at) = state
-        .inner
-        .keys
-        .get(&key_url, None)
-        .await
-        .map_err(key_unavailable)?;
+    let keys = &state.inner.keys;
+    let (key, fetched_at) = keys.get(&key_url, None).await.map_err(key_unavailable)?;
     let mut verified = verify_signature(&key, &message, &signature);
     if !verified && fetched_at.elapsed() >= KEY_REFRESH_AFTER {
-        let (key, _) = state
-            .inner
-            .keys
+        let (key, _) = keys
             .get(&key_url, Some(KEY_REFRESH_AFTER))
             .await
             .map_err(key_unavailable)?;
@@ -214,107 +266,112 @@ pub(crate) async fn callback(
             "the signature does not match the callback's path and body",
         ));
     }
-
-    // 3. What was stored, and whether it is ours.
-    let body_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(CallbackBodyType::parse)
-        .unwrap_or(callback.body_type);
-    let fields = parse_body(&body, body_type)
-        .map_err(|e| refused(StatusCode::BAD_REQUEST, "InvalidCallbackBody", e))?;
-    let user = owner(config, &fields)?;
-    if let Some(u) = &user {
-        tracing::Span::current().record("user", tracing::field::display(u));
-    }
-
-    // 4. Record it once.
-    let new = NewUpload {
-        user,
-        bucket: fields.bucket,
-        key: fields.key,
-        etag: fields.etag,
-        size: fields.size,
-        content_type: fields.mime_type,
-        image_width: fields.image_width,
-        image_height: fields.image_height,
-        image_format: fields.image_format,
-    };
-    let recorded = store
-        .record(&new, (state.inner.clock)())
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "recording an upload failed");
-            database_error()
-        })?;
-    let Some(upload) = recorded else {
-        return Err(refused(
-            StatusCode::CONFLICT,
-            "CallbackReplayed",
-            format!(
-                "{}/{} with ETag {} is already recorded",
-                new.bucket, new.key, new.etag
-            ),
-        ));
-    };
-    tracing::info!(
-        bucket = %upload.upload.bucket,
-        key = %upload.upload.key,
-        etag = %upload.upload.etag,
-        size = ?upload.upload.size,
-        "upload recorded"
-    );
-    let answer = CallbackAnswer {
-        status: "OK",
-        upload: UploadJson::from(&upload),
-    };
-    Ok(no_store(Json(answer).into_response()))
+    Ok(())
 }
 
-/// The user an object belongs to, from its key: `<ObjectPrefix>users/<sub>/...` when caller
-/// authentication is on (never from a client-chosen `x:` variable), nobody when it is off. The
-/// bucket must be this server's, and the key under its prefix: OSS signs callbacks for anyone's
-/// bucket, so a valid signature alone proves nothing about whose upload it is.
-fn owner(config: &Config, fields: &CallbackFields) -> Result<Option<String>, AppError> {
-    if let Some(bucket) = &config.bucket {
-        if &fields.bucket != bucket {
-            return Err(refused(
-                StatusCode::FORBIDDEN,
-                "CallbackBucketNotAllowed",
-                format!("bucket {:?} is not this server's", fields.bucket),
-            ));
-        }
-    }
-    let outside = |why: &str| {
-        refused(
-            StatusCode::FORBIDDEN,
-            "CallbackKeyOutsidePrefix",
-            format!("object {:?} {why}", fields.key),
+/// Step 2: the ticket this server handed out with the uploader's token, and the object inside
+/// the bucket and prefix it names. The user comes from the ticket, never from the body.
+fn check_ticket(state: &AppState, fields: &CallbackFields) -> Result<TicketClaims, AppError> {
+    let forbidden = |code: &str, msg: String| refused(StatusCode::FORBIDDEN, code, msg);
+    let ticket = fields.ticket.as_deref().ok_or_else(|| {
+        forbidden(
+            "MissingCallbackTicket",
+            "the body has no ticket: upload with the Callback hint of a token from this server"
+                .into(),
         )
-    };
-    if config.auth.is_none() {
-        if !fields.key.starts_with(&config.object_prefix) {
-            return Err(outside(&format!(
-                "is not under ObjectPrefix {:?}",
-                config.object_prefix
-            )));
-        }
-        return Ok(None);
+    })?;
+    let now = (state.inner.clock)().unix_timestamp();
+    let claims = state
+        .inner
+        .tickets
+        .verify(ticket, now)
+        .map_err(|e| forbidden("InvalidCallbackTicket", e.0))?;
+    let config = &state.inner.config;
+    if config.bucket.as_deref() != Some(claims.bucket.as_str()) || fields.bucket != claims.bucket {
+        return Err(forbidden(
+            "CallbackBucketNotAllowed",
+            format!("bucket {:?} is not this server's", fields.bucket),
+        ));
     }
-    let sample = user_prefix(&config.object_prefix, "_");
-    let users = &sample[..sample.len() - 2];
-    let (sub, rest) = fields
+    let rest = fields
         .key
-        .strip_prefix(users)
-        .and_then(|r| r.split_once('/'))
-        .ok_or_else(|| outside(&format!("is not under a user prefix {users}<user>/")))?;
-    if check_subject(sub).is_err() || rest.is_empty() {
-        return Err(outside(&format!(
-            "is not under a user prefix {users}<user>/"
-        )));
+        .strip_prefix(claims.prefix.as_str())
+        .unwrap_or("");
+    if rest.is_empty() {
+        return Err(forbidden(
+            "CallbackKeyOutsidePrefix",
+            format!(
+                "object {:?} is not under {:?}, the prefix of the token that uploaded it",
+                fields.key, claims.prefix
+            ),
+        ));
     }
-    Ok(Some(sub.to_string()))
+    Ok(claims)
+}
+
+/// Step 3: the object is in OSS with the ETag (and size) the body claims.
+async fn confirm_in_oss(
+    state: &AppState,
+    fields: &CallbackFields,
+) -> Result<oss_direct::ObjectMeta, AppError> {
+    let meta = crate::confirm::head_object(state, &fields.bucket, &fields.key).await?;
+    let etag = meta.etag.trim_matches('"');
+    let size_differs = fields
+        .size
+        .is_some_and(|s| u64::try_from(s).ok() != Some(meta.size));
+    if !etag.eq_ignore_ascii_case(&fields.etag) || size_differs {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "CallbackObjectMismatch",
+            format!(
+                "{}/{} in OSS has ETag {etag} and {} bytes, not what the callback says",
+                fields.bucket, fields.key, meta.size
+            ),
+        ));
+    }
+    Ok(meta)
+}
+
+/// Step 4: one record per (bucket, key, ETag). The same bytes uploaded to the same key again
+/// (or a callback sent again) find the record already there and answer it.
+async fn record_once(
+    state: &AppState,
+    store: &UploadStore,
+    new: &NewUpload,
+) -> Result<Upload, AppError> {
+    let db_failed = |e: String| {
+        tracing::error!(error = %e, "recording an upload failed");
+        database_error()
+    };
+    if let Some(upload) = store
+        .record(new, (state.inner.clock)())
+        .await
+        .map_err(db_failed)?
+    {
+        tracing::info!(
+            bucket = %upload.upload.bucket,
+            key = %upload.upload.key,
+            etag = %upload.upload.etag,
+            size = ?upload.upload.size,
+            "upload recorded"
+        );
+        return Ok(upload);
+    }
+    let existing = store
+        .find(&new.bucket, &new.key, &new.etag)
+        .await
+        .map_err(db_failed)?
+        .ok_or_else(|| db_failed("a conflicting record vanished".into()))?;
+    if existing.upload.user != new.user {
+        // Cannot happen while keys are per user; never hand one user's record to another.
+        return Err(refused(
+            StatusCode::CONFLICT,
+            "CallbackRecordedForAnotherUser",
+            format!("{}/{} is recorded for another user", new.bucket, new.key),
+        ));
+    }
+    tracing::info!(key = %new.key, etag = %new.etag, "upload already recorded");
+    Ok(existing)
 }
 
 #[derive(Serialize)]

@@ -372,16 +372,39 @@ fn bad_callback_or_database_settings_stop_start_up_with_one_line() {
             "bucket",
         ),
         (
-            callback(
-                json!({"Url": "http://h/cb", "TrustedKeyUrlPrefixes": ["gosspublic.alicdn.com"]}),
-            ),
-            "Callback.TrustedKeyUrlPrefixes",
+            callback(json!({"Url": "http://h/cb", "TrustedKeyUrls": ["gosspublic.alicdn.com"]})),
+            "Callback.TrustedKeyUrls",
             "not a URL",
         ),
         (
-            callback(json!({"Url": "http://h/cb", "TrustedKeyUrlPrefixes": []})),
-            "Callback.TrustedKeyUrlPrefixes",
+            callback(json!({"Url": "http://h/cb", "TrustedKeyUrls": []})),
+            "Callback.TrustedKeyUrls",
             "empty",
+        ),
+        (
+            callback(
+                json!({"Url": "http://h/cb", "TrustedKeyUrls": ["https://gosspublic.alicdn.com/"]}),
+            ),
+            "Callback.TrustedKeyUrls",
+            "name the key file",
+        ),
+        (
+            callback(json!({"Url": "http://h/cb", "TrustedKeyUrls": ["https://k/key.pem?v=1"]})),
+            "Callback.TrustedKeyUrls",
+            "query",
+        ),
+        (
+            callback(json!({"Url": "http://h/cb", "TrustedKeyUrlPrefixes": ["https://k/"]})),
+            "Callback.TrustedKeyUrlPrefixes",
+            "replaced by TrustedKeyUrls",
+        ),
+        (
+            merged(
+                callback(json!({"Url": "http://h/cb"})),
+                json!({"Region": null, "OssEndpoint": null}),
+            ),
+            "Region",
+            "HeadObject",
         ),
         (
             callback(json!({"Url": "http://h/cb", "Secret": "x"})),
@@ -431,27 +454,66 @@ fn an_unreachable_database_stops_start_up_without_showing_its_password() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_uploads_survive_a_restart_of_the_binary() {
-    let sts = FakeSts::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let oss = oss_local::start(oss_local::Options::demo(data.path().to_path_buf()))
+        .await
+        .unwrap();
     let keys = KeyServer::start(
         std::fs::read_to_string(format!("{FIXTURES}/callback_test_public.pem")).unwrap(),
     )
     .await;
-    let cfg = write_config(&merged(
-        base_config(&sts.endpoint()),
-        json!({
-            "Auth": jwt_auth(),
-            "Callback": {
-                "Url": "http://127.0.0.1:7080/callback",
-                "TrustedKeyUrlPrefixes": [format!("{}/-/", keys.base)],
-            },
-        }),
-    ));
+    let cfg = write_config(&json!({
+        "AccessKeyID": oss_local::DEMO_ACCESS_KEY_ID,
+        "AccessKeySecret": oss_local::DEMO_ACCESS_KEY_SECRET,
+        "RoleArn": oss_local::DEMO_ROLE_ARN,
+        "TokenExpireTime": "900",
+        "PolicyFile": "policy/bucket_write_policy.txt",
+        "StsEndpoint": oss.sts_endpoint(),
+        "Bucket": oss_local::DEMO_BUCKET,
+        "ObjectPrefix": "uploads/",
+        "Region": oss.region(),
+        "OssEndpoint": oss.oss_endpoint(),
+        "Auth": jwt_auth(),
+        "Callback": {
+            "Url": "http://127.0.0.1:7080/callback",
+            "TrustedKeyUrls": [keys.key_url()],
+        },
+    }));
+    // The object is really in OSS (the server confirms it with a HeadObject of its own).
+    let client = oss_direct::Client::new(
+        oss_direct::ClientConfig::new(oss_local::DEMO_BUCKET, oss.region())
+            .with_endpoint(oss.oss_endpoint()),
+        std::sync::Arc::new(oss_direct::StaticCredentials(oss_direct::Credentials::new(
+            oss_local::DEMO_ACCESS_KEY_ID,
+            oss_local::DEMO_ACCESS_KEY_SECRET,
+        ))),
+    )
+    .unwrap();
+    let put = client
+        .put_object("uploads/users/alice/kept.jpg", vec![7u8; 42].into(), None)
+        .await
+        .unwrap();
+    let etag = put.etag.trim_matches('"').to_string();
     let oss_key = private_key("callback_test_private.pem");
     let http = reqwest::Client::new();
-    let body = form_body("demo-bucket", "uploads/users/alice/kept.jpg", "E1", 42);
-    let signature = oss_signature(&oss_key, "/callback", &body);
-
     let server = start_server(&cfg.file, &[]).await;
+    let token: Value = http
+        .get(format!("http://{}/", server.addr))
+        .bearer_auth(jwt_for("alice"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticket = token["Callback"]["callbackVar"]["x:ticket"]
+        .as_str()
+        .unwrap();
+    let body = format!(
+        "{}&ticket={ticket}",
+        form_body("demo-bucket", "uploads/users/alice/kept.jpg", &etag, 42)
+    );
+    let signature = oss_signature(&oss_key, "/callback", &body);
     let r = http
         .post(format!("http://{}/callback", server.addr))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -467,6 +529,7 @@ async fn recorded_uploads_survive_a_restart_of_the_binary() {
     let log = server.stop().await;
     assert!(log.contains("upload recorded"), "{log}");
     assert!(!log.contains(&signature), "the signature is not logged");
+    assert!(!log.contains(ticket), "the ticket is not logged");
 
     let server = start_server(&cfg.file, &[]).await;
     let r = http

@@ -1,14 +1,19 @@
 //! `POST /callback` and `GET /uploads` in process: callbacks signed like OSS signs them (RSA
-//! PKCS#1 v1.5 over MD5) with a test key whose PEM an in-test HTTP server serves under a trusted
-//! prefix. Every database test runs on SQLite, and on PostgreSQL when
-//! `OSS_DIRECT_TEST_POSTGRES_URL` is set (`scripts/postgres.sh` starts one).
+//! PKCS#1 v1.5 over MD5) with a test key whose PEM an in-test HTTP server serves at a trusted
+//! URL, about objects really stored in a real oss-local, which the server confirms with a
+//! HeadObject of its own (through oss-local's STS). Every database test runs on SQLite, and on
+//! PostgreSQL when `OSS_DIRECT_TEST_POSTGRES_URL` is set (`scripts/postgres.sh` starts one).
 
 mod common;
+
+use std::sync::Arc;
 
 use app_token_server::{app, AppState, Config};
 use axum::body::Body;
 use common::*;
 use http::{Request, StatusCode};
+use oss_direct::{Client, ClientConfig, Credentials, StaticCredentials};
+use oss_local::{DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_BUCKET, DEMO_ROLE_ARN};
 use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -22,12 +27,13 @@ enum Db {
     Postgres,
 }
 
-/// Everything a callback test needs: the test key, its server, a config using them.
+/// Everything a callback test needs: the test key, its server, oss-local, a config using them.
 struct Fixture {
     oss_key: RsaPrivateKey,
     keys: KeyServer,
     cfg: TestConfig,
-    _sts: FakeSts,
+    oss: oss_local::Running,
+    _data: tempfile::TempDir,
 }
 
 impl Fixture {
@@ -43,22 +49,32 @@ impl Fixture {
                 }
             },
         };
-        let sts = FakeSts::start().await;
+        let data = tempfile::tempdir().unwrap();
+        let oss = oss_local::start(oss_local::Options::demo(data.path().to_path_buf()))
+            .await
+            .unwrap();
         let keys = KeyServer::start(
             std::fs::read_to_string(format!("{FIXTURES}/callback_test_public.pem")).unwrap(),
         )
         .await;
-        let mut value = merged(
-            base_config(&sts.endpoint()),
-            json!({
-                "Auth": jwt_auth(),
-                "Callback": {
-                    "Url": "http://127.0.0.1:7080/callback",
-                    "TrustedKeyUrlPrefixes": [format!("{}/-/", keys.base)],
-                },
-                "RateLimit": false,
-            }),
-        );
+        let mut value = json!({
+            "AccessKeyID": DEMO_ACCESS_KEY_ID,
+            "AccessKeySecret": DEMO_ACCESS_KEY_SECRET,
+            "RoleArn": DEMO_ROLE_ARN,
+            "TokenExpireTime": "900",
+            "PolicyFile": "policy/bucket_write_policy.txt",
+            "StsEndpoint": oss.sts_endpoint(),
+            "Bucket": DEMO_BUCKET,
+            "ObjectPrefix": "uploads/",
+            "Region": oss.region(),
+            "OssEndpoint": oss.oss_endpoint(),
+            "Auth": jwt_auth(),
+            "Callback": {
+                "Url": "http://127.0.0.1:7080/callback",
+                "TrustedKeyUrls": [keys.key_url()],
+            },
+            "RateLimit": false,
+        });
         if let Some(url) = database_url {
             value["DatabaseUrl"] = json!(url);
         }
@@ -67,7 +83,8 @@ impl Fixture {
             oss_key: private_key("callback_test_private.pem"),
             keys,
             cfg: write_config(&value),
-            _sts: sts,
+            oss,
+            _data: data,
         })
     }
 
@@ -75,6 +92,50 @@ impl Fixture {
         let config = Config::load_with_env(&self.cfg.file, &|_| None).expect("config loads");
         AppState::open(config).await.expect("the database opens")
     }
+
+    /// Stores `len` bytes at `key` in oss-local (as an upload would); its ETag.
+    async fn put(&self, key: &str, len: usize) -> String {
+        let creds = Credentials::new(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET);
+        let config = ClientConfig::new(DEMO_BUCKET, self.oss.region())
+            .with_endpoint(self.oss.oss_endpoint());
+        let client = Client::new(config, Arc::new(StaticCredentials(creds))).unwrap();
+        let body: Vec<u8> = (0..len).map(|i| (i * 7 + key.len()) as u8).collect();
+        client
+            .put_object(key, body.into(), Some("image/jpeg"))
+            .await
+            .unwrap()
+            .etag
+            .trim_matches('"')
+            .to_string()
+    }
+
+    /// A callback signed by "OSS" about `key` with the given ETag and size, carrying `ticket`.
+    fn callback(&self, key: &str, etag: &str, size: u64, ticket: &str) -> CallbackRequest<'static> {
+        CallbackRequest::signed(
+            &self.oss_key,
+            &self.keys.key_url(),
+            with_ticket(form_body(DEMO_BUCKET, key, etag, size), ticket),
+        )
+    }
+}
+
+/// The ticket the server hands `user` (or anyone, without caller authentication) with a token.
+async fn ticket(state: &AppState, user: Option<&str>) -> String {
+    let mut r = Request::get("/");
+    if let Some(u) = user {
+        r = r.header("authorization", format!("Bearer {}", jwt_for(u)));
+    }
+    let (status, body) = call(state, r.body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["Callback"]["callbackVar"]["x:ticket"]
+        .as_str()
+        .expect("a ticket in the callback hint")
+        .to_string()
+}
+
+/// The form body as OSS fills the server's template: the default fields and the ticket.
+fn with_ticket(body: String, ticket: &str) -> String {
+    format!("{body}&ticket={ticket}")
 }
 
 /// A unique user name, so runs against one PostgreSQL do not see each other's rows.
@@ -165,24 +226,16 @@ async fn a_signed_callback_is_recorded_and_listed_newest_first(db: Db) {
     };
     let state = fx.state().await;
     let alice = unique_user("alice");
+    let ticket = ticket(&state, Some(&alice)).await;
     let key1 = format!("uploads/users/{alice}/2026/photo 1.jpg");
-    let req = CallbackRequest::signed(
-        &fx.oss_key,
-        &fx.keys.key_url(),
-        form_body(
-            "demo-bucket",
-            &key1,
-            "\"5EB63BBBE01EEED093CB22BB8F5ACDC3\"",
-            1234,
-        ),
-    );
-    let (status, body) = send(&state, &req).await;
+    let etag1 = fx.put(&key1, 1234).await;
+    let (status, body) = send(&state, &fx.callback(&key1, &etag1, 1234, &ticket)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["Status"], "OK");
     assert_eq!(body["User"], alice.as_str());
     assert_eq!(body["Bucket"], "demo-bucket");
     assert_eq!(body["Key"], key1.as_str());
-    assert_eq!(body["ETag"], "5EB63BBBE01EEED093CB22BB8F5ACDC3");
+    assert_eq!(body["ETag"], etag1.as_str());
     assert_eq!(body["Size"], 1234);
     assert_eq!(body["ContentType"], "image/jpeg");
     assert_eq!(
@@ -200,8 +253,10 @@ async fn a_signed_callback_is_recorded_and_listed_newest_first(db: Db) {
 
     // A second upload with a JSON body, signed with a query string in the URL.
     let key2 = format!("uploads/users/{alice}/notes.txt");
-    let json_body = json!({"bucket": "demo-bucket", "object": key2, "etag": "ABCDEF", "size": 5,
-        "mimeType": "text/plain", "imageInfo.height": "", "imageInfo.width": "", "imageInfo.format": ""})
+    let etag2 = fx.put(&key2, 5).await;
+    let json_body = json!({"bucket": "demo-bucket", "object": key2, "etag": etag2, "size": 5,
+        "mimeType": "text/plain", "imageInfo.height": "", "imageInfo.width": "", "imageInfo.format": "",
+        "ticket": ticket})
     .to_string();
     let req2 = CallbackRequest {
         path: "/callback?from=oss",
@@ -268,9 +323,12 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
     )
     .await;
     let alice = unique_user("alice");
+    let ticket = ticket(&state, Some(&alice)).await;
     let key = format!("uploads/users/{alice}/x.jpg");
-    let body = form_body("demo-bucket", &key, "E1", 10);
-    let good = CallbackRequest::signed(&fx.oss_key, &fx.keys.key_url(), body.clone());
+    let etag = fx.put(&key, 10).await;
+    let body = with_ticket(form_body("demo-bucket", &key, &etag, 10), &ticket);
+    let good = fx.callback(&key, &etag, 10, &ticket);
+    let signed = |b: String| CallbackRequest::signed(&fx.oss_key, &fx.keys.key_url(), b);
 
     let mut cases: Vec<(&str, CallbackRequest, StatusCode, &str)> = Vec::new();
     cases.push((
@@ -285,20 +343,27 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
         StatusCode::FORBIDDEN,
         "UntrustedCallbackPublicKeyUrl",
     ));
-    cases.push((
-        "key from the trusted host but outside the trusted path",
-        CallbackRequest {
-            key_url: Some(b64(format!("{}/other/key.pem", fx.keys.base))),
-            ..CallbackRequest::signed(&fx.oss_key, &fx.keys.key_url(), body.clone())
-        },
-        StatusCode::FORBIDDEN,
-        "UntrustedCallbackPublicKeyUrl",
-    ));
+    for url in [
+        format!("{}/-/other-key.pem", fx.keys.base),
+        format!("{}?x=1", fx.keys.key_url()),
+        format!("{}?", fx.keys.key_url()),
+        format!("{}/more", fx.keys.key_url()),
+    ] {
+        cases.push((
+            "a key URL that is not exactly the trusted one",
+            CallbackRequest {
+                key_url: Some(b64(url)),
+                ..signed(body.clone())
+            },
+            StatusCode::FORBIDDEN,
+            "UntrustedCallbackPublicKeyUrl",
+        ));
+    }
     cases.push((
         "tampered body",
         CallbackRequest {
-            body: form_body("demo-bucket", &key, "E1", 999_999),
-            ..CallbackRequest::signed(&fx.oss_key, &fx.keys.key_url(), body.clone())
+            body: with_ticket(form_body("demo-bucket", &key, &etag, 999_999), &ticket),
+            ..signed(body.clone())
         },
         StatusCode::FORBIDDEN,
         "InvalidCallbackSignature",
@@ -307,7 +372,7 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
         "tampered path",
         CallbackRequest {
             path: "/callback?user=bob",
-            ..CallbackRequest::signed(&fx.oss_key, &fx.keys.key_url(), body.clone())
+            ..signed(body.clone())
         },
         StatusCode::FORBIDDEN,
         "InvalidCallbackSignature",
@@ -316,7 +381,7 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
         "no authorization",
         CallbackRequest {
             authorization: None,
-            ..CallbackRequest::signed(&fx.oss_key, &fx.keys.key_url(), body.clone())
+            ..signed(body.clone())
         },
         StatusCode::FORBIDDEN,
         "MissingCallbackSignature",
@@ -325,7 +390,7 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
         "garbage authorization",
         CallbackRequest {
             authorization: Some("not base64 at all!".into()),
-            ..CallbackRequest::signed(&fx.oss_key, &fx.keys.key_url(), body.clone())
+            ..signed(body.clone())
         },
         StatusCode::FORBIDDEN,
         "InvalidCallbackSignature",
@@ -334,7 +399,7 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
         "base64 garbage authorization",
         CallbackRequest {
             authorization: Some(b64("0123456789")),
-            ..CallbackRequest::signed(&fx.oss_key, &fx.keys.key_url(), body.clone())
+            ..signed(body.clone())
         },
         StatusCode::FORBIDDEN,
         "InvalidCallbackSignature",
@@ -343,7 +408,7 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
         "no public key URL",
         CallbackRequest {
             key_url: None,
-            ..CallbackRequest::signed(&fx.oss_key, &fx.keys.key_url(), body.clone())
+            ..signed(body.clone())
         },
         StatusCode::FORBIDDEN,
         "MissingCallbackPublicKeyUrl",
@@ -352,7 +417,7 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
         "public key URL not base64",
         CallbackRequest {
             key_url: Some(fx.keys.key_url()),
-            ..CallbackRequest::signed(&fx.oss_key, &fx.keys.key_url(), body.clone())
+            ..signed(body.clone())
         },
         StatusCode::FORBIDDEN,
         "InvalidCallbackPublicKeyUrl",
@@ -360,39 +425,78 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
     // Correctly signed by "OSS", but not an upload of this app: OSS signs for any bucket.
     cases.push((
         "another bucket",
-        CallbackRequest::signed(
-            &fx.oss_key,
-            &fx.keys.key_url(),
-            form_body("someone-elses-bucket", &key, "E1", 10),
-        ),
+        signed(with_ticket(
+            form_body("someone-elses-bucket", &key, &etag, 10),
+            &ticket,
+        )),
         StatusCode::FORBIDDEN,
         "CallbackBucketNotAllowed",
+    ));
+    cases.push((
+        "no ticket (a body the uploader wrote without the server's hint)",
+        signed(form_body("demo-bucket", &key, &etag, 10)),
+        StatusCode::FORBIDDEN,
+        "MissingCallbackTicket",
+    ));
+    cases.push((
+        "a made-up ticket",
+        signed(with_ticket(
+            form_body("demo-bucket", &key, &etag, 10),
+            "v1.eyJiIjoiZGVtby1idWNrZXQiLCJwIjoidXBsb2Fkcy8iLCJlIjo5OTk5OTk5OTk5fQ.AAAA",
+        )),
+        StatusCode::FORBIDDEN,
+        "InvalidCallbackTicket",
+    ));
+    cases.push((
+        "the ticket twice",
+        signed(format!("{body}&ticket={ticket}")),
+        StatusCode::BAD_REQUEST,
+        "InvalidCallbackBody",
     ));
     for outside in [
         "elsewhere/x.jpg".to_string(),
         "uploads/x.jpg".to_string(),
         "uploads/users/x.jpg".to_string(),
         format!("uploads/users/{alice}/"),
+        format!("uploads/users/{alice}x/y.jpg"),
         "uploads/users/../x.jpg".to_string(),
     ] {
         cases.push((
-            "a key outside the per-user prefixes",
-            CallbackRequest::signed(
-                &fx.oss_key,
-                &fx.keys.key_url(),
-                form_body("demo-bucket", &outside, "E1", 10),
-            ),
+            "a key outside the ticket's prefix",
+            signed(with_ticket(
+                form_body("demo-bucket", &outside, &etag, 10),
+                &ticket,
+            )),
             StatusCode::FORBIDDEN,
             "CallbackKeyOutsidePrefix",
         ));
     }
     cases.push((
-        "a signed body without an object",
-        CallbackRequest::signed(
-            &fx.oss_key,
-            &fx.keys.key_url(),
-            "bucket=demo-bucket&etag=E1".into(),
+        "an object never uploaded",
+        fx.callback(
+            &format!("uploads/users/{alice}/never.jpg"),
+            &etag,
+            10,
+            &ticket,
         ),
+        StatusCode::FORBIDDEN,
+        "CallbackObjectNotFound",
+    ));
+    cases.push((
+        "another ETag than the stored one",
+        fx.callback(&key, "5EB63BBBE01EEED093CB22BB8F5ACDC3", 10, &ticket),
+        StatusCode::FORBIDDEN,
+        "CallbackObjectMismatch",
+    ));
+    cases.push((
+        "another size than the stored one",
+        fx.callback(&key, &etag, 11, &ticket),
+        StatusCode::FORBIDDEN,
+        "CallbackObjectMismatch",
+    ));
+    cases.push((
+        "a signed body without an object",
+        signed(format!("bucket=demo-bucket&etag=E1&ticket={ticket}")),
         StatusCode::BAD_REQUEST,
         "InvalidCallbackBody",
     ));
@@ -408,6 +512,11 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
         0,
         "an untrusted key URL is never fetched"
     );
+    assert_eq!(
+        fx.keys.fetches(),
+        1,
+        "only the exact trusted URL is fetched"
+    );
     let (_, listed) = list(&state, Some(&alice), "").await;
     assert_eq!(
         keys_of(&listed),
@@ -420,31 +529,63 @@ async fn forged_unknown_or_tampered_callbacks_are_refused_and_not_recorded(db: D
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-on_both_databases!(a_replayed_callback_is_refused_and_recorded_once);
-async fn a_replayed_callback_is_refused_and_recorded_once(db: Db) {
+on_both_databases!(a_callback_body_naming_another_users_object_records_nothing_for_them);
+/// The attack of issue 11: Alice uploads under her own prefix, but writes a callback body that
+/// names Bob's key (OSS passes literal text through unchanged, and signs it).
+async fn a_callback_body_naming_another_users_object_records_nothing_for_them(db: Db) {
+    let Some(fx) = Fixture::new(db, json!({})).await else {
+        return;
+    };
+    let state = fx.state().await;
+    let (alice, bob) = (unique_user("alice"), unique_user("bob"));
+    let alice_ticket = ticket(&state, Some(&alice)).await;
+    // Bob's real photo, and Alice's own upload whose callback claims it.
+    let bobs_key = format!("uploads/users/{bob}/x.jpg");
+    let bobs_etag = fx.put(&bobs_key, 10).await;
+    let alices_key = format!("uploads/users/{alice}/mine.jpg");
+    fx.put(&alices_key, 10).await;
+    let forged = fx.callback(&bobs_key, &bobs_etag, 10, &alice_ticket);
+    let (status, body) = send(&state, &forged).await;
+    assert_eq!(
+        (status, body["ErrorCode"].as_str()),
+        (StatusCode::FORBIDDEN, Some("CallbackKeyOutsidePrefix")),
+        "{body}"
+    );
+    // Nothing in Bob's list, nothing in Alice's, and Bob's genuine callback is recorded for him.
+    assert!(keys_of(&list(&state, Some(&bob), "").await.1).is_empty());
+    assert!(keys_of(&list(&state, Some(&alice), "").await.1).is_empty());
+    let bob_ticket = ticket(&state, Some(&bob)).await;
+    let (status, body) = send(&state, &fx.callback(&bobs_key, &bobs_etag, 10, &bob_ticket)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["User"], bob.as_str());
+}
+
+on_both_databases!(a_reupload_or_a_replay_answers_ok_and_keeps_one_record);
+async fn a_reupload_or_a_replay_answers_ok_and_keeps_one_record(db: Db) {
     let Some(fx) = Fixture::new(db, json!({})).await else {
         return;
     };
     let state = fx.state().await;
     let alice = unique_user("alice");
+    let ticket = ticket(&state, Some(&alice)).await;
     let key = format!("uploads/users/{alice}/x.jpg");
-    let req = CallbackRequest::signed(
-        &fx.oss_key,
-        &fx.keys.key_url(),
-        form_body("demo-bucket", &key, "E1", 10),
-    );
-    let (status, _) = send(&state, &req).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = send(&state, &req).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["ErrorCode"], "CallbackReplayed");
+    let etag1 = fx.put(&key, 10).await;
+    let req = fx.callback(&key, &etag1, 10, &ticket);
+    let (status, first) = send(&state, &req).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    // The same callback again (a replay), and the same bytes uploaded again (a re-upload: the
+    // same ETag): both answered 200 with the one record.
+    let (status, replay) = send(&state, &req).await;
+    assert_eq!(status, StatusCode::OK, "{replay}");
+    assert_eq!(replay["Id"], first["Id"]);
+    assert_eq!(fx.put(&key, 10).await, etag1);
+    let (status, again) = send(&state, &fx.callback(&key, &etag1, 10, &ticket)).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["Id"], first["Id"]);
     // A new version of the object (another ETag) is a new upload.
-    let req = CallbackRequest::signed(
-        &fx.oss_key,
-        &fx.keys.key_url(),
-        form_body("demo-bucket", &key, "E2", 11),
-    );
-    let (status, _) = send(&state, &req).await;
+    let etag2 = fx.put(&key, 11).await;
+    assert_ne!(etag1, etag2);
+    let (status, _) = send(&state, &fx.callback(&key, &etag2, 11, &ticket)).await;
     assert_eq!(status, StatusCode::OK);
     let (_, listed) = list(&state, Some(&alice), "").await;
     assert_eq!(keys_of(&listed), vec![key.clone(), key.clone()]);
@@ -454,7 +595,7 @@ async fn a_replayed_callback_is_refused_and_recorded_once(db: Db) {
         .iter()
         .map(|u| u["ETag"].as_str().unwrap())
         .collect();
-    assert_eq!(etags, vec!["E2", "E1"]);
+    assert_eq!(etags, vec![etag2.as_str(), etag1.as_str()]);
 }
 
 on_both_databases!(records_survive_a_restart);
@@ -464,14 +605,14 @@ async fn records_survive_a_restart(db: Db) {
     };
     let alice = unique_user("alice");
     let key = format!("uploads/users/{alice}/kept.jpg");
+    let etag = fx.put(&key, 10).await;
     {
         let state = fx.state().await;
-        let req = CallbackRequest::signed(
-            &fx.oss_key,
-            &fx.keys.key_url(),
-            form_body("demo-bucket", &key, "E1", 10),
+        let t = ticket(&state, Some(&alice)).await;
+        assert_eq!(
+            send(&state, &fx.callback(&key, &etag, 10, &t)).await.0,
+            StatusCode::OK
         );
-        assert_eq!(send(&state, &req).await.0, StatusCode::OK);
     }
     let restarted = fx.state().await;
     let (_, listed) = list(&restarted, Some(&alice), "").await;
@@ -483,11 +624,9 @@ async fn records_survive_a_restart(db: Db) {
 async fn the_default_sqlite_file_is_beside_the_config() {
     let fx = Fixture::new(Db::Sqlite, json!({})).await.unwrap();
     let state = fx.state().await;
-    let req = CallbackRequest::signed(
-        &fx.oss_key,
-        &fx.keys.key_url(),
-        form_body("demo-bucket", "uploads/users/alice/a.jpg", "E1", 1),
-    );
+    let t = ticket(&state, Some("alice")).await;
+    let etag = fx.put("uploads/users/alice/a.jpg", 1).await;
+    let req = fx.callback("uploads/users/alice/a.jpg", &etag, 1, &t);
     assert_eq!(send(&state, &req).await.0, StatusCode::OK);
     assert!(fx.cfg.dir.path().join("uploads.db").is_file());
 }
@@ -498,28 +637,24 @@ async fn without_auth_uploads_have_no_user_and_the_list_shows_all() {
         .await
         .unwrap();
     let state = fx.state().await;
-    for (i, key) in ["uploads/a.jpg", "uploads/users/mallory/b.jpg"]
-        .iter()
-        .enumerate()
-    {
+    let t = ticket(&state, None).await;
+    for key in ["uploads/a.jpg", "uploads/users/mallory/b.jpg"] {
+        let etag = fx.put(key, 1).await;
         let req = CallbackRequest::signed(
             &fx.oss_key,
             &fx.keys.key_url(),
             // A client-chosen variable naming a user is ignored.
             format!(
                 "{}&x:user=bob",
-                form_body("demo-bucket", key, &format!("E{i}"), 1)
+                with_ticket(form_body("demo-bucket", key, &etag, 1), &t)
             ),
         );
         let (status, body) = send(&state, &req).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["User"], Value::Null);
     }
-    let outside = CallbackRequest::signed(
-        &fx.oss_key,
-        &fx.keys.key_url(),
-        form_body("demo-bucket", "other/x.jpg", "E9", 1),
-    );
+    let etag = fx.put("other/x.jpg", 1).await;
+    let outside = fx.callback("other/x.jpg", &etag, 1, &t);
     assert_eq!(
         send(&state, &outside).await.1["ErrorCode"],
         "CallbackKeyOutsidePrefix"
@@ -533,7 +668,7 @@ async fn without_auth_uploads_have_no_user_and_the_list_shows_all() {
 }
 
 #[tokio::test]
-async fn the_token_carries_the_callback_hint() {
+async fn the_token_carries_the_callback_hint_with_the_callers_ticket() {
     let fx = Fixture::new(
         Db::Sqlite,
         json!({"Callback": {
@@ -550,14 +685,29 @@ async fn the_token_carries_the_callback_hint() {
         .unwrap();
     let (status, body) = call(&state, req).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let hint = &body["Callback"];
     assert_eq!(
-        body["Callback"],
-        json!({
-            "callbackUrl": "https://app.example.com/callback;http://10.0.0.2:7080/callback",
-            "callbackBody": app_token_server::callback::DEFAULT_JSON_BODY,
-            "callbackBodyType": "application/json",
-        })
+        hint["callbackUrl"],
+        "https://app.example.com/callback;http://10.0.0.2:7080/callback"
     );
+    assert_eq!(hint["callbackBodyType"], "application/json");
+    let default = app_token_server::callback::DEFAULT_JSON_BODY;
+    assert_eq!(
+        hint["callbackBody"],
+        format!(
+            "{},\"ticket\":${{x:ticket}}}}",
+            &default[..default.len() - 1]
+        )
+    );
+    // The ticket binds Alice, her prefix and the bucket; the library sends it as a variable.
+    let t = hint["callbackVar"]["x:ticket"].as_str().unwrap();
+    let key = app_token_server::ticket::TicketKey::derive(DEMO_ACCESS_KEY_SECRET);
+    let claims = key.verify(t, 0).unwrap();
+    assert_eq!(claims.user.as_deref(), Some("alice"));
+    assert_eq!(claims.prefix, "uploads/users/alice/");
+    assert_eq!(claims.bucket, DEMO_BUCKET);
+    let cb = oss_direct::Callback::from_hint(hint).unwrap();
+    assert_eq!(cb.vars.get("x:ticket").map(String::as_str), Some(t));
     assert_eq!(body["ObjectPrefix"], "uploads/users/alice/");
 }
 
@@ -602,20 +752,23 @@ async fn without_callback_config_there_is_no_hint_and_no_routes() {
 #[tokio::test]
 async fn a_key_that_cannot_be_fetched_is_a_502_and_nothing_is_recorded() {
     let port = closed_port();
+    let url = format!("http://127.0.0.1:{port}{KEY_PATH}");
     let fx = Fixture::new(
         Db::Sqlite,
         json!({"Auth": null, "Callback": {
             "Url": "http://127.0.0.1:7080/callback",
-            "TrustedKeyUrlPrefixes": [format!("http://127.0.0.1:{port}/-/")],
+            "TrustedKeyUrls": [url],
         }}),
     )
     .await
     .unwrap();
     let state = fx.state().await;
+    let t = ticket(&state, None).await;
+    let etag = fx.put("uploads/a.jpg", 1).await;
     let req = CallbackRequest::signed(
         &fx.oss_key,
-        &format!("http://127.0.0.1:{port}{KEY_PATH}"),
-        form_body("demo-bucket", "uploads/a.jpg", "E1", 1),
+        &url,
+        with_ticket(form_body("demo-bucket", "uploads/a.jpg", &etag, 1), &t),
     );
     let (status, body) = send(&state, &req).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
@@ -624,21 +777,33 @@ async fn a_key_that_cannot_be_fetched_is_a_502_and_nothing_is_recorded() {
     assert_eq!(keys_of(&listed), Vec::<String>::new());
 }
 
+/// Sends a callback about a fresh object, signed with `signer`; its status.
+async fn send_about_new_object(
+    fx: &Fixture,
+    state: &AppState,
+    signer: &RsaPrivateKey,
+    name: &str,
+) -> StatusCode {
+    let t = ticket(state, None).await;
+    let key = format!("uploads/{name}");
+    let etag = fx.put(&key, 1).await;
+    let body = with_ticket(form_body("demo-bucket", &key, &etag, 1), &t);
+    send(
+        state,
+        &CallbackRequest::signed(signer, &fx.keys.key_url(), body),
+    )
+    .await
+    .0
+}
+
 #[tokio::test]
 async fn a_new_signing_key_is_fetched_again_once_the_cached_one_is_a_few_seconds_old() {
     let fx = Fixture::new(Db::Sqlite, json!({"Auth": null}))
         .await
         .unwrap();
     let state = fx.state().await;
-    let send_signed = |key: &RsaPrivateKey, etag: &str| {
-        CallbackRequest::signed(
-            key,
-            &fx.keys.key_url(),
-            form_body("demo-bucket", "uploads/a.jpg", etag, 1),
-        )
-    };
     assert_eq!(
-        send(&state, &send_signed(&fx.oss_key, "E1")).await.0,
+        send_about_new_object(&fx, &state, &fx.oss_key, "1").await,
         StatusCode::OK
     );
     assert_eq!(fx.keys.fetches(), 1);
@@ -653,18 +818,120 @@ async fn a_new_signing_key_is_fetched_again_once_the_cached_one_is_a_few_seconds
         .unwrap(),
     );
     // A fresh cached key is trusted: no refetch on every bad signature.
-    let (status, _) = send(&state, &send_signed(&new_key, "E2")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send_about_new_object(&fx, &state, &new_key, "2").await,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(fx.keys.fetches(), 1);
     // Once it is older than the refresh age, a failing signature fetches the key once more.
     tokio::time::sleep(
         app_token_server::callback::KEY_REFRESH_AFTER + std::time::Duration::from_millis(200),
     )
     .await;
-    let (status, body) = send(&state, &send_signed(&new_key, "E2")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        send_about_new_object(&fx, &state, &new_key, "3").await,
+        StatusCode::OK
+    );
     assert_eq!(fx.keys.fetches(), 2);
     // The old key's signatures now fail.
-    let (status, _) = send(&state, &send_signed(&fx.oss_key, "E3")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send_about_new_object(&fx, &state, &fx.oss_key, "4").await,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn a_failed_refetch_never_replaces_a_good_key() {
+    let fx = Fixture::new(Db::Sqlite, json!({"Auth": null}))
+        .await
+        .unwrap();
+    let state = fx.state().await;
+    let forger = private_key("callback_forger_private.pem");
+    assert_eq!(
+        send_about_new_object(&fx, &state, &fx.oss_key, "1").await,
+        StatusCode::OK
+    );
+    // The key URL starts answering junk; a forged signature, once the key is a few seconds
+    // old, makes the server fetch it again, and that fetch fails.
+    fx.keys.set_pem("not a key".into());
+    tokio::time::sleep(
+        app_token_server::callback::KEY_REFRESH_AFTER + std::time::Duration::from_millis(200),
+    )
+    .await;
+    assert_eq!(
+        send_about_new_object(&fx, &state, &forger, "2").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(fx.keys.fetches(), 2, "the refetch was tried");
+    // Genuine callbacks still verify with the key that worked.
+    assert_eq!(
+        send_about_new_object(&fx, &state, &fx.oss_key, "3").await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_key_url_does_not_hold_up_the_others() {
+    // One trusted key URL whose server accepts connections and never answers.
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hanging_url = format!("http://{}{KEY_PATH}", hanging.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = hanging.accept().await {
+            held.push(conn);
+        }
+    });
+    let fx = Fixture::new(Db::Sqlite, json!({"Auth": null}))
+        .await
+        .unwrap();
+    let cfg = merged(
+        serde_json::from_str(&std::fs::read_to_string(&fx.cfg.file).unwrap()).unwrap(),
+        json!({"Callback": {"Url": "http://127.0.0.1:7080/callback",
+            "TrustedKeyUrls": [fx.keys.key_url(), hanging_url]}}),
+    );
+    std::fs::write(&fx.cfg.file, cfg.to_string()).unwrap();
+    let state = fx.state().await;
+    let t = ticket(&state, None).await;
+    let etag = fx.put("uploads/h.jpg", 1).await;
+    let stuck_req = CallbackRequest::signed(
+        &fx.oss_key,
+        &hanging_url,
+        with_ticket(form_body("demo-bucket", "uploads/h.jpg", &etag, 1), &t),
+    );
+    let stuck_state = state.clone();
+    let stuck = tokio::spawn(async move { send(&stuck_state, &stuck_req).await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // While that fetch hangs, a callback with the other key goes through.
+    assert_eq!(
+        send_about_new_object(&fx, &state, &fx.oss_key, "g").await,
+        StatusCode::OK
+    );
+    assert!(!stuck.is_finished(), "the hanging fetch is still waiting");
+    let (status, body) = stuck.await.unwrap();
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+}
+
+#[tokio::test]
+async fn a_peer_sending_refused_callbacks_is_throttled_before_any_work() {
+    let fx = Fixture::new(
+        Db::Sqlite,
+        json!({"Auth": null, "RateLimit": {"RequestsPerMinute": 1, "Burst": 3}}),
+    )
+    .await
+    .unwrap();
+    let state = fx.state().await;
+    let forger = private_key("callback_forger_private.pem");
+    let t = ticket(&state, None).await;
+    let etag = fx.put("uploads/x.jpg", 1).await;
+    let body = with_ticket(form_body("demo-bucket", "uploads/x.jpg", &etag, 1), &t);
+    for i in 0..4 {
+        let forged = CallbackRequest::signed(&forger, &fx.keys.key_url(), body.clone());
+        let (status, answer) = send(&state, &forged).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "refusal {i}: {answer}");
+    }
+    let fetches = fx.keys.fetches();
+    // Over its quota of refusals, the peer is turned away, even with a good callback...
+    let (status, answer) = send(&state, &fx.callback("uploads/x.jpg", &etag, 1, &t)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
+    assert_eq!(fx.keys.fetches(), fetches, "and no key is fetched for it");
 }

@@ -254,3 +254,136 @@ async fn a_token_too_short_lived_for_the_margin_is_never_reused() {
     let (_, second) = token(&state, "", None).await;
     assert_ne!(first["SecurityToken"], second["SecurityToken"]);
 }
+
+/// The token server on a real port with callbacks on, so that oss-local can call it back.
+async fn serve_with_callbacks(local: &Local) -> (String, TestConfig) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let value = demo_config(
+        local,
+        json!({
+            "PolicyFile": "policy/bucket_read_write_policy.txt",
+            "Auth": jwt_auth(),
+            "RateLimit": false,
+            "Callback": {
+                "Url": format!("http://{addr}/callback"),
+                "TrustedKeyUrls": [format!("{}/-/callback-public-key.pem", local.running.oss_endpoint())],
+            },
+        }),
+    );
+    let cfg = write_config(&value);
+    let config = Config::load_with_env(&cfg.file, &|_| None).expect("config loads");
+    let state = AppState::open(config).await.unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    (format!("http://{addr}/"), cfg)
+}
+
+/// A client uploading with `user`'s token, and the callback its token server hints.
+async fn user_client(
+    local: &Local,
+    url: &str,
+    user: &str,
+) -> (
+    oss_direct::Client,
+    oss_direct::Callback,
+    std::sync::Arc<oss_direct::AuthServerCredentials>,
+) {
+    let creds = std::sync::Arc::new(
+        oss_direct::AuthServerCredentials::new(url)
+            .unwrap()
+            .with_bearer(jwt_for(user)),
+    );
+    let hints = creds.token().await.unwrap().hints;
+    let callback = oss_direct::Callback::from_hint(&hints.callback.unwrap()).unwrap();
+    let config = oss_direct::ClientConfig::new(DEMO_BUCKET, local.running.region())
+        .with_endpoint(local.running.oss_endpoint());
+    let client = oss_direct::Client::new(config, creds.clone()).unwrap();
+    (client, callback, creds)
+}
+
+fn answered(out: &oss_direct::UploadOutput) -> bool {
+    matches!(
+        out.callback,
+        Some(oss_direct::CallbackOutcome::Answered { .. })
+    )
+}
+
+/// Issue 11's attack, for real: Alice uploads under her own prefix with a callback body that
+/// names Bob's object (OSS passes literal text through and signs it all). Nothing is recorded
+/// for Bob; an honest re-upload of the same bytes is answered, and recorded once.
+#[tokio::test]
+async fn a_forged_callback_body_records_nothing_and_a_reupload_is_answered() {
+    let local = oss_local().await;
+    let (url, _cfg) = serve_with_callbacks(&local).await;
+    let opts = |cb: &oss_direct::Callback| oss_direct::PutOptions {
+        callback: Some(cb.clone()),
+        ..Default::default()
+    };
+    let (bob, bob_callback, bob_creds) = user_client(&local, &url, "bob").await;
+    let bobs_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bobs_file.path(), b"bob's photo").unwrap();
+    let bobs = bob
+        .put_object_from_file(
+            "uploads/users/bob/x.jpg",
+            bobs_file.path(),
+            opts(&bob_callback),
+        )
+        .await
+        .unwrap();
+    assert!(answered(&bobs), "{:?}", bobs.callback);
+
+    let (alice, alice_callback, alice_creds) = user_client(&local, &url, "alice").await;
+    let mut forged = alice_callback.clone();
+    forged.callback_body = format!(
+        "bucket=${{bucket}}&object=uploads%2Fusers%2Fbob%2Fforged.jpg&etag={}&size=${{size}}&ticket=${{x:ticket}}",
+        bobs.etag.trim_matches('"')
+    );
+    let photo = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(photo.path(), b"alice's photo").unwrap();
+    let out = alice
+        .put_object_from_file("uploads/users/alice/a.jpg", photo.path(), opts(&forged))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            out.callback,
+            Some(oss_direct::CallbackOutcome::Failed { .. })
+        ),
+        "the forged callback must be refused: {:?}",
+        out.callback
+    );
+    // A body naming an object of her own that was never uploaded is refused too.
+    forged.callback_body =
+        "bucket=${bucket}&object=uploads%2Fusers%2Falice%2Fghost.jpg&etag=${etag}&size=${size}&ticket=${x:ticket}".into();
+    let out = alice
+        .put_object_from_file("uploads/users/alice/b.jpg", photo.path(), opts(&forged))
+        .await
+        .unwrap();
+    assert!(!answered(&out), "{:?}", out.callback);
+
+    // Honest uploads: the same bytes twice to the same key are both answered.
+    for _ in 0..2 {
+        let out = alice
+            .put_object_from_file(
+                "uploads/users/alice/a.jpg",
+                photo.path(),
+                opts(&alice_callback),
+            )
+            .await
+            .unwrap();
+        assert!(answered(&out), "{:?}", out.callback);
+    }
+    let bobs_list = bob_creds.list_uploads(Some(10), None).await.unwrap();
+    let keys: Vec<&str> = bobs_list.uploads.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(keys, vec!["uploads/users/bob/x.jpg"]);
+    let alices_list = alice_creds.list_uploads(Some(10), None).await.unwrap();
+    let keys: Vec<&str> = alices_list.uploads.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(keys, vec!["uploads/users/alice/a.jpg"], "one record");
+}

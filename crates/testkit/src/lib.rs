@@ -86,7 +86,7 @@ impl Stack {
         if opts.callback {
             config["Callback"] = serde_json::json!({
                 "Url": format!("http://{addr}/callback"),
-                "TrustedKeyUrlPrefixes": [format!("{}/-/", oss.oss_endpoint())],
+                "TrustedKeyUrls": [format!("{}/-/callback-public-key.pem", oss.oss_endpoint())],
             });
             config["DatabaseUrl"] =
                 format!("sqlite://{}", dir.path().join("uploads.db").display()).into();

@@ -7,8 +7,8 @@ use url::Url;
 
 use super::{ConfigError, Loader};
 use crate::callback::{
-    check_body_template, parse_trusted_prefix, CallbackBodyType, CallbackConfig,
-    DEFAULT_TRUSTED_KEY_URL_PREFIXES,
+    check_body_template, parse_trusted_key_url, CallbackBodyType, CallbackConfig,
+    DEFAULT_TRUSTED_KEY_URLS,
 };
 use crate::db::DatabaseUrl;
 
@@ -36,7 +36,15 @@ impl Loader<'_> {
                 ))
             }
         };
-        let known = ["Url", "Body", "BodyType", "TrustedKeyUrlPrefixes"];
+        let known = ["Url", "Body", "BodyType", "TrustedKeyUrls"];
+        if map.contains_key("TrustedKeyUrlPrefixes") {
+            return Err(self.err(
+                "Callback.TrustedKeyUrlPrefixes",
+                "was replaced by TrustedKeyUrls, the exact URLs of the callback public keys \
+                 (a prefix let any URL under it be fetched), e.g. \
+                 [\"http://127.0.0.1:9000/-/callback-public-key.pem\"] for oss-local",
+            ));
+        }
         for k in map.keys() {
             if !known.contains(&k.as_str()) && !k.starts_with('_') {
                 return Err(self.err(
@@ -113,31 +121,27 @@ impl Loader<'_> {
         };
         check_body_template(&body, body_type).map_err(|e| self.err("Callback.Body", e))?;
 
-        let prefixes = match strings("TrustedKeyUrlPrefixes")? {
-            None => DEFAULT_TRUSTED_KEY_URL_PREFIXES
+        let key = "Callback.TrustedKeyUrls";
+        let urls_listed = match strings("TrustedKeyUrls")? {
+            None => DEFAULT_TRUSTED_KEY_URLS
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
             Some(list) if list.is_empty() => {
-                return Err(self.err(
-                    "Callback.TrustedKeyUrlPrefixes",
-                    "is empty: no callback could ever be verified",
-                ))
+                return Err(self.err(key, "is empty: no callback could ever be verified"))
             }
             Some(list) => list,
         };
-        let trusted_key_url_prefixes = prefixes
+        let trusted_key_urls = urls_listed
             .iter()
-            .map(|p| {
-                parse_trusted_prefix(p).map_err(|e| self.err("Callback.TrustedKeyUrlPrefixes", e))
-            })
+            .map(|u| parse_trusted_key_url(u).map_err(|e| self.err(key, e)))
             .collect::<Result<Vec<_>, _>>()?;
 
         Ok(Some(CallbackConfig {
             urls,
             body,
             body_type,
-            trusted_key_url_prefixes,
+            trusted_key_urls,
         }))
     }
 

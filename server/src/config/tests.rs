@@ -28,7 +28,8 @@ fn base() -> Value {
         "TokenExpireTime": "900",
         "PolicyFile": "policy/bucket_write_policy.txt",
         "Bucket": "demo-bucket",
-        "ObjectPrefix": "uploads/"
+        "ObjectPrefix": "uploads/",
+        "Region": "cn-hangzhou"
     })
 }
 
@@ -484,13 +485,13 @@ fn callbacks_default_to_form_bodies_alibaba_keys_and_sqlite_beside_the_config() 
     let cb = c.callback.as_ref().unwrap();
     assert_eq!(cb.body, crate::callback::DEFAULT_FORM_BODY);
     assert_eq!(
-        cb.trusted_key_url_prefixes
+        cb.trusted_key_urls
             .iter()
             .map(Url::as_str)
             .collect::<Vec<_>>(),
         [
-            "https://gosspublic.alicdn.com/",
-            "http://gosspublic.alicdn.com/"
+            "https://gosspublic.alicdn.com/callback_pub_key_v1.pem",
+            "http://gosspublic.alicdn.com/callback_pub_key_v1.pem"
         ]
     );
     assert_eq!(
