@@ -28,6 +28,9 @@ pub enum ErrorKind {
     Cancelled,
     /// OSS answered something this client does not understand.
     Unexpected,
+    /// A photo could not be prepared for upload: malformed, truncated or over the limits.
+    /// The original is untouched.
+    Image,
 }
 
 /// The error OSS sent back (its XML `Error` document and HTTP status).

@@ -11,6 +11,8 @@
 //!   requests in flight.
 //! - [`resumable`]: checkpointed multipart upload with pause, resume and a CRC-64 check.
 //! - [`process`]: `x-oss-process` builders for thumbnails and watermarks.
+//! - [`prepare`]: photos prepared on the device before upload: upright, metadata (GPS)
+//!   removed, optionally smaller.
 //!
 //! ```no_run
 //! use oss_direct::{AuthServerCredentials, Client, ClientConfig, UploadOptions};
@@ -38,6 +40,7 @@ pub mod endpoint;
 mod error;
 pub mod multipart;
 pub mod object;
+pub mod prepare;
 pub mod process;
 pub mod progress;
 pub mod resumable;
@@ -55,6 +58,10 @@ pub use credentials::{
 pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind, OssError, Result};
 pub use object::{GetOptions, ObjectMeta, PutOptions, UploadOutput};
+pub use prepare::{
+    prepare_bytes, prepare_file, PhotoFormat, PrepareLimits, PrepareOptions, PrepareReport,
+    Prepared, Removed,
+};
 pub use progress::{Progress, ProgressFn};
 pub use resumable::{CancellationToken, ResumableOutput, UploadMode, UploadOptions};
 pub use settings::{Connection, Settings};
