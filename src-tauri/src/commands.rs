@@ -34,8 +34,9 @@ pub async fn test_connection(service: State<'_, AppService>) -> AppResult<Connec
     service.test_connection().await
 }
 
-/// Opens the system image picker. On Android the picked `content://` URI is copied into the app
-/// cache (through the fs plugin), so the upload reads a real file and can resume after a restart.
+/// Opens the system image picker and returns a handle to the picked file (never its path). On
+/// Android the picked `content://` URI is copied into the app cache (through the fs plugin's Rust
+/// API), so the upload reads a real file and can resume after a restart.
 #[tauri::command]
 pub async fn pick_image<R: Runtime>(
     app: AppHandle<R>,
@@ -52,25 +53,40 @@ pub async fn pick_image<R: Runtime>(
     let Some(picked) = rx.await.ok().flatten() else {
         return Ok(None);
     };
-    let path = match picked {
+    let source = picked.to_string();
+    let (local, name) = match picked {
         // On iOS a picked file lives in a temporary inbox the system may clear: keep a copy.
         FilePath::Path(p) if cfg!(mobile) => copy_to_cache(&app, &service, FilePath::Path(p))?,
-        FilePath::Path(p) => p,
-        FilePath::Url(url) if url.scheme() == "file" && !cfg!(mobile) => url
-            .to_file_path()
-            .map_err(|_| AppError::Invalid(format!("cannot use {url}")))?,
+        FilePath::Path(p) => {
+            let name = file_name(&p);
+            (p, name)
+        }
+        FilePath::Url(url) if url.scheme() == "file" && !cfg!(mobile) => {
+            let p = url
+                .to_file_path()
+                .map_err(|_| AppError::Invalid(format!("cannot use {url}")))?;
+            let name = file_name(&p);
+            (p, name)
+        }
         other => copy_to_cache(&app, &service, other)?,
     };
-    describe(&service, &path).await.map(Some)
+    service.add_pick(source, local, name).await.map(Some)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Copies a picked file (an Android `content://` URI, or an iOS inbox file) into the app cache,
-/// so the upload reads a file that stays put and a restart can resume it.
+/// so the upload reads a file that stays put and a restart can resume it. Returns the copy and
+/// the file's name.
 fn copy_to_cache<R: Runtime>(
     app: &AppHandle<R>,
     service: &AppService,
     picked: FilePath,
-) -> AppResult<PathBuf> {
+) -> AppResult<(PathBuf, String)> {
     let name = match &picked {
         FilePath::Url(url) => url
             .path_segments()
@@ -79,12 +95,13 @@ fn copy_to_cache<R: Runtime>(
         FilePath::Path(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
     }
     .filter(|n| !n.is_empty())
-    .unwrap_or_else(|| "image".into());
+    .unwrap_or_else(|| "image".into())
+    .replace(['/', '\\'], "_");
     let dir = service.dirs().cache.join("picked");
     std::fs::create_dir_all(&dir)
         .map_err(|e| AppError::Io(format!("cannot create {}: {e}", dir.display())))?;
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    let dest = dir.join(format!("{stamp}-{}", name.replace(['/', '\\'], "_")));
+    let dest = dir.join(format!("{stamp}-{name}"));
     let shown = picked.to_string();
     let mut src = app
         .fs()
@@ -103,7 +120,7 @@ fn copy_to_cache<R: Runtime>(
             "cannot copy the picked file into the app cache: {e}"
         ))
     })?;
-    Ok(dest)
+    Ok((dest, name))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -119,49 +136,25 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
-async fn describe(service: &AppService, path: &Path) -> AppResult<PickedFile> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| AppError::Io(format!("cannot read {}: {e}", path.display())))?;
-    if !meta.is_file() {
-        return Err(AppError::Invalid(format!(
-            "{} is not a file",
-            path.display()
-        )));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(service
-        .describe(&path.to_string_lossy(), &name, meta.len())
-        .await)
+/// Describes a picked file again (its size now, the object name suggested for it) by the
+/// handle [`pick_image`] returned. A path is refused.
+#[tauri::command]
+pub async fn describe_file(service: State<'_, AppService>, id: String) -> AppResult<PickedFile> {
+    service.describe(&id).await
 }
 
-/// Describes a file given by path (drag and drop, tests).
+/// The picked image, by its handle, as a `data:` URL for the preview (none above 20 MB or for
+/// other files). A path is refused.
 #[tauri::command]
-pub async fn describe_file(service: State<'_, AppService>, path: String) -> AppResult<PickedFile> {
-    describe(&service, Path::new(&path)).await
+pub async fn preview_file(service: State<'_, AppService>, id: String) -> AppResult<Option<String>> {
+    service.preview(&id, PREVIEW_LIMIT).await
 }
 
-/// The picked image as a `data:` URL for the preview (none above 20 MB or for other files).
+/// A warning for the Settings screen when the App server URL would carry the user token and
+/// the STS credentials in clear to a host outside the local network; nothing otherwise.
 #[tauri::command]
-pub fn preview_file(path: String) -> AppResult<Option<String>> {
-    use base64::Engine;
-    let p = Path::new(&path);
-    let mime = oss_direct::object::content_type_for(p);
-    if !mime.starts_with("image/") {
-        return Ok(None);
-    }
-    let meta =
-        std::fs::metadata(p).map_err(|e| AppError::Io(format!("cannot read {path}: {e}")))?;
-    if meta.len() > PREVIEW_LIMIT {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(p).map_err(|e| AppError::Io(format!("cannot read {path}: {e}")))?;
-    Ok(Some(format!(
-        "data:{mime};base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )))
+pub fn server_url_warning(url: String) -> Option<String> {
+    oss_direct::endpoint::cleartext_warning(&url)
 }
 
 fn forward(channel: Channel<UploadEvent>) -> impl Fn(UploadEvent) + Send + Sync + 'static {
@@ -170,16 +163,15 @@ fn forward(channel: Channel<UploadEvent>) -> impl Fn(UploadEvent) + Send + Sync 
     }
 }
 
+/// Uploads a picked file: `request.file` is the handle [`pick_image`] returned; a path is
+/// refused.
 #[tauri::command]
 pub async fn start_upload(
     service: State<'_, AppService>,
     request: UploadRequest,
     on_event: Channel<UploadEvent>,
 ) -> AppResult<UploadResult> {
-    let local = PathBuf::from(&request.path);
-    service
-        .start_upload(request, local, forward(on_event))
-        .await
+    service.start_upload(request, forward(on_event)).await
 }
 
 #[tauri::command]

@@ -6,6 +6,7 @@
 pub mod commands;
 pub mod error;
 pub mod models;
+pub mod picks;
 pub mod service;
 pub mod store;
 
@@ -40,6 +41,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::App<R> {
             commands::get_previews,
             commands::list_server_uploads,
             commands::download_upload,
+            commands::server_url_warning,
         ])
         .build(tauri::generate_context!())
         .expect("the app could not be built");

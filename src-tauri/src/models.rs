@@ -3,8 +3,8 @@
 use oss_direct::{Settings, UploadMode};
 use serde::{Deserialize, Serialize};
 
-/// Everything on the Settings screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Everything on the Settings screen. `Debug` never shows the user token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AppSettings {
     /// App server URL, bucket, region, endpoint, prefix, signature version.
@@ -20,6 +20,26 @@ pub struct AppSettings {
     pub user_token: String,
     /// Text of the watermarked preview.
     pub watermark_text: String,
+}
+
+impl std::fmt::Debug for AppSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppSettings")
+            .field("oss", &self.oss)
+            .field("upload_mode", &self.upload_mode)
+            .field("part_size", &self.part_size)
+            .field("concurrency", &self.concurrency)
+            .field(
+                "user_token",
+                &if self.user_token.is_empty() {
+                    ""
+                } else {
+                    "***"
+                },
+            )
+            .field("watermark_text", &self.watermark_text)
+            .finish()
+    }
 }
 
 impl Default for AppSettings {
@@ -49,12 +69,13 @@ pub struct ConnectionInfo {
     pub endpoint: String,
 }
 
-/// A picked file.
+/// A picked file, as the UI sees it: an opaque id, never a path.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PickedFile {
-    /// A path, or a `content://` URI on Android.
-    pub path: String,
+    /// The handle the backend issued for this pick (see [`crate::picks`]); the commands that
+    /// read the file take it.
+    pub id: String,
     /// The file's name.
     pub name: String,
     /// Bytes.
@@ -65,12 +86,12 @@ pub struct PickedFile {
 
 /// Start an upload.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UploadRequest {
     /// The UI's id for this upload (used to pause, resume and cancel it).
     pub id: String,
-    /// What [`PickedFile::path`] said.
-    pub path: String,
+    /// The picked file: what [`PickedFile::id`] said.
+    pub file: String,
     /// Object name.
     pub key: String,
     /// Overrides the setting for this upload.
@@ -176,8 +197,9 @@ pub struct UploadResult {
 pub struct ServerUpload {
     /// What the server recorded.
     pub upload: oss_direct::uploads::RecordedUpload,
-    /// A presigned URL of an IMG thumbnail, for images the token may read.
-    pub thumbnail_url: Option<String>,
+    /// A `data:` URL of a 96×96 IMG thumbnail, for images the token may read (the webview's
+    /// CSP loads no image from the network).
+    pub thumbnail: Option<String>,
 }
 
 /// A page of "My uploads".
@@ -206,4 +228,33 @@ pub struct Previews {
     pub watermark_process: String,
     /// Why previews are missing, if they are.
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_user_token() {
+        let token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXVzZXI.sig-Zm9vYmFy";
+        let s = AppSettings {
+            user_token: token.into(),
+            ..Default::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains(token), "{shown}");
+        assert!(!shown.contains("c2VjcmV0LXVzZXI"), "{shown}");
+        assert!(shown.contains("user_token: \"***\""), "{shown}");
+        let pretty = format!(
+            "{:#?}",
+            ConnectionInfo {
+                settings: s,
+                expiration: String::new(),
+                seconds_left: 0,
+                endpoint: String::new(),
+            }
+        );
+        assert!(!pretty.contains(token), "{pretty}");
+        assert!(format!("{:?}", AppSettings::default()).contains("user_token: \"\""));
+    }
 }

@@ -3,6 +3,7 @@
 
 use crate::error::{AppError, AppResult};
 use crate::models::*;
+use crate::picks::{Pick, Picks};
 use crate::store;
 use oss_direct::process::{Gravity, ImageProcess, Resize, ResizeMode, TextWatermark};
 use oss_direct::{CancellationToken, Connection, GetOptions, Progress, UploadMode, UploadOptions};
@@ -55,6 +56,7 @@ pub struct AppService {
     history: Mutex<Vec<HistoryEntry>>,
     active: Mutex<HashMap<String, CancellationToken>>,
     connection: tokio::sync::Mutex<Option<(AppSettings, Connection)>>,
+    picks: Picks,
 }
 
 fn now() -> i64 {
@@ -91,6 +93,7 @@ impl AppService {
             history: Mutex::new(history),
             active: Mutex::new(HashMap::new()),
             connection: tokio::sync::Mutex::new(None),
+            picks: Picks::default(),
         };
         let _ = service.save_history();
         service
@@ -172,21 +175,55 @@ impl AppService {
         })
     }
 
+    /// Records a file the user picked (`source` as the picker gave it, `local` the readable
+    /// file, `name` its name as the user knows it) and describes it under its new handle. Only
+    /// the backend calls this, after the system picker answered: the webview has no way to
+    /// name a file itself.
+    pub async fn add_pick(
+        &self,
+        source: String,
+        local: PathBuf,
+        name: String,
+    ) -> AppResult<PickedFile> {
+        let id = self.picks.issue(source, local, name)?;
+        self.describe(&id).await
+    }
+
     /// Describes a picked file and suggests its object name (asking the token server for the
     /// allowed prefix first when none is known yet).
-    pub async fn describe(&self, path: &str, name: &str, size: u64) -> PickedFile {
+    pub async fn describe(&self, id: &str) -> AppResult<PickedFile> {
+        let pick = self.picks.get(id)?;
+        let size = pick_size(&pick).await?;
         let s = self.settings();
         if s.oss.object_prefix.is_empty() && !s.oss.server_url.is_empty() {
             if let Err(e) = self.connect().await {
                 tracing::info!(error = %e, "no prefix hint yet");
             }
         }
-        PickedFile {
-            path: path.to_string(),
-            name: name.to_string(),
+        Ok(PickedFile {
+            id: id.to_string(),
+            suggested_key: self.settings().oss.key_for(&pick.name),
+            name: pick.name,
             size,
-            suggested_key: self.settings().oss.key_for(name),
+        })
+    }
+
+    /// The picked image as a `data:` URL for the preview (none above `limit` bytes or for
+    /// files that are not images). Reads off the IPC thread.
+    pub async fn preview(&self, id: &str, limit: u64) -> AppResult<Option<String>> {
+        use base64::Engine;
+        let pick = self.picks.get(id)?;
+        let mime = oss_direct::object::content_type_for(Path::new(&pick.name));
+        if !mime.starts_with("image/") || pick_size(&pick).await? > limit {
+            return Ok(None);
         }
+        let bytes = tokio::fs::read(&pick.local)
+            .await
+            .map_err(|e| AppError::Io(format!("cannot read {}: {e}", pick.name)))?;
+        Ok(Some(format!(
+            "data:{mime};base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )))
     }
 
     /// Every upload, newest first.
@@ -220,41 +257,35 @@ impl AppService {
         self.dirs.data.join("checkpoints")
     }
 
-    /// Starts an upload of a file the user picked. `local` is the readable file (a copy in the
-    /// app cache for a `content://` pick).
+    /// Starts an upload of a file the user picked: `req.file` must be a handle from
+    /// [`AppService::add_pick`].
     pub async fn start_upload(
         &self,
         req: UploadRequest,
-        local: PathBuf,
         on_event: impl Fn(UploadEvent) + Send + Sync + 'static,
     ) -> AppResult<UploadResult> {
         if req.id.trim().is_empty() {
             return Err(AppError::Invalid("an upload needs an id".into()));
         }
+        let pick = self.picks.get(&req.file)?;
         let settings = self.settings();
         let conn = self.connect().await?;
         let settings_now = self.settings();
         settings_now.oss.check_key(&req.key)?;
-        let size = std::fs::metadata(&local)
-            .map_err(|e| AppError::Io(format!("cannot read {}: {e}", req.path)))?
-            .len();
+        let size = pick_size(&pick).await?;
         let mode = req.mode.unwrap_or(settings.upload_mode);
         let resumable = match mode {
             UploadMode::Simple => false,
             UploadMode::Resumable => true,
             UploadMode::Auto => size >= oss_direct::resumable::AUTO_RESUMABLE_THRESHOLD,
         };
-        let name = Path::new(&req.path)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| req.key.rsplit('/').next().unwrap_or_default().to_string());
         let entry = HistoryEntry {
             id: req.id.clone(),
             key: req.key.clone(),
             bucket: conn.client.bucket().to_string(),
-            source: req.path.clone(),
-            local_path: local.to_string_lossy().into_owned(),
-            name,
+            source: pick.source,
+            local_path: pick.local.to_string_lossy().into_owned(),
+            name: pick.name,
             size,
             resumable,
             state: UploadState::Uploading,
@@ -435,6 +466,7 @@ impl AppService {
         let local = Path::new(&entry.local_path);
         if local.starts_with(&self.dirs.cache) {
             let _ = std::fs::remove_file(local);
+            self.picks.forget_local(local);
         }
     }
 
@@ -444,14 +476,6 @@ impl AppService {
         let conn = self.connect().await?;
         let thumb = thumbnail_process();
         let mark = watermark_process(&settings.watermark_text);
-        let data_url = |bytes: &[u8]| {
-            use base64::Engine;
-            format!(
-                "data:{};base64,{}",
-                sniff_mime(bytes),
-                base64::engine::general_purpose::STANDARD.encode(bytes)
-            )
-        };
         let get = |process: String| {
             let client = conn.client.clone();
             let key = key.to_string();
@@ -490,7 +514,9 @@ impl AppService {
         })
     }
 
-    /// "My uploads": what the app server recorded from upload callbacks, with thumbnails.
+    /// "My uploads": what the app server recorded from upload callbacks, with thumbnails made
+    /// by OSS image processing and passed to the UI as bytes (`data:` URLs), so the webview
+    /// loads no image from the network.
     pub async fn server_uploads(&self, after: Option<String>) -> AppResult<ServerUploads> {
         let conn = self.connect().await?;
         let page = conn
@@ -500,26 +526,42 @@ impl AppService {
         let small = ImageProcess::new()
             .resize(Resize::new(ResizeMode::Fill).width(96).height(96))
             .to_string();
-        let mut items = Vec::with_capacity(page.uploads.len());
-        for upload in page.uploads {
+        let mut thumbs = tokio::task::JoinSet::new();
+        for (i, upload) in page.uploads.iter().enumerate() {
             let is_image = upload
                 .content_type
                 .as_deref()
                 .is_some_and(|t| t.starts_with("image/"))
                 || upload.image_width.is_some();
-            let thumbnail_url = if is_image {
-                conn.client
-                    .presign_get(&upload.key, Duration::from_secs(3600), Some(&small))
-                    .await
-                    .ok()
-            } else {
-                None
-            };
-            items.push(ServerUpload {
-                upload,
-                thumbnail_url,
-            });
+            if is_image {
+                let (client, key, process) =
+                    (conn.client.clone(), upload.key.clone(), small.clone());
+                thumbs.spawn(async move {
+                    let got = client
+                        .get_object(
+                            &key,
+                            &GetOptions {
+                                range: None,
+                                process: Some(process),
+                            },
+                        )
+                        .await;
+                    (i, got.ok().map(|b| data_url(&b)))
+                });
+            }
         }
+        let mut thumbnails = vec![None; page.uploads.len()];
+        while let Some(joined) = thumbs.join_next().await {
+            if let Ok((i, t)) = joined {
+                thumbnails[i] = t;
+            }
+        }
+        let items = page
+            .uploads
+            .into_iter()
+            .zip(thumbnails)
+            .map(|(upload, thumbnail)| ServerUpload { upload, thumbnail })
+            .collect();
         Ok(ServerUploads {
             items,
             next_after: page.next_after,
@@ -539,6 +581,17 @@ impl AppService {
     pub fn is_active(&self, id: &str) -> bool {
         self.active.lock().expect("active lock").contains_key(id)
     }
+}
+
+/// The size of a picked file now (it may have changed since it was picked).
+async fn pick_size(pick: &Pick) -> AppResult<u64> {
+    let meta = tokio::fs::metadata(&pick.local)
+        .await
+        .map_err(|e| AppError::Io(format!("cannot read {}: {e}", pick.name)))?;
+    if !meta.is_file() {
+        return Err(AppError::Invalid(format!("{} is not a file", pick.name)));
+    }
+    Ok(meta.len())
 }
 
 /// The upload callback the token server asks for, if any (a broken hint is logged and skipped:
@@ -578,6 +631,16 @@ fn throttled_progress(
         }
     };
     (Arc::new(f), last_bytes)
+}
+
+/// Image bytes as a `data:` URL the webview can show under its CSP.
+fn data_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    format!(
+        "data:{};base64,{}",
+        sniff_mime(bytes),
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 fn sniff_mime(b: &[u8]) -> &'static str {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tauri::ipc::{CallbackFn, InvokeBody, InvokeResponseBody};
 use tauri::test::{mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
-use tauri::WebviewWindow;
+use tauri::{Manager, WebviewWindow};
 
 /// Channel messages the app sent: (channel id, index, JSON).
 type Messages = Arc<Mutex<Vec<(u32, usize, Value)>>>;
@@ -55,6 +55,23 @@ fn app(data_dir: &std::path::Path) -> TestApp {
     TestApp {
         _app: app,
         ipc: Ipc { webview, messages },
+    }
+}
+
+impl TestApp {
+    /// What the system picker does when the user picks `path`: the backend records it and
+    /// returns a handle. (The native dialog cannot run on the mock runtime; the real window
+    /// tests in tests/e2e go through it.)
+    fn pick(&self, path: &std::path::Path) -> Value {
+        let service = self._app.state::<oss_direct_app::service::AppService>();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let picked = tauri::async_runtime::block_on(service.add_pick(
+            path.display().to_string(),
+            path.to_path_buf(),
+            name,
+        ))
+        .unwrap();
+        serde_json::to_value(picked).unwrap()
     }
 }
 
@@ -165,13 +182,22 @@ fn upload_with_progress_result_and_previews() {
     let src = dir.path().join("beach.png");
     let bytes = png(&src, 640, 480);
 
-    let picked = app.ok("describe_file", json!({ "path": src }));
-    assert_eq!(picked["suggestedKey"], "uploads/beach.png");
-    assert_eq!(picked["size"], bytes.len());
+    let picked = app.pick(&src);
+    assert!(picked.get("path").is_none(), "{picked}");
+    let file = picked["id"].as_str().unwrap().to_string();
+    let described = app.ok("describe_file", json!({ "id": file }));
+    assert_eq!(described["suggestedKey"], "uploads/beach.png");
+    assert_eq!(described["size"], bytes.len());
+    assert_eq!(described["name"], "beach.png");
+    let preview = app.ok("preview_file", json!({ "id": file }));
+    assert!(preview
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png;base64,"));
 
     let result = app.ok(
         "start_upload",
-        json!({ "request": { "id": "u1", "path": src, "key": "uploads/beach.png", "mode": "simple" }, "onEvent": channel(7) }),
+        json!({ "request": { "id": "u1", "file": file, "key": "uploads/beach.png", "mode": "simple" }, "onEvent": channel(7) }),
     );
     let e = &result["entry"];
     assert_eq!(e["state"], "done");
@@ -244,8 +270,9 @@ fn errors_a_user_can_act_on() {
 
     // A key outside the prefix is refused before anything is sent.
     app.configure(&stack, json!({}));
+    let file = app.pick(&src)["id"].clone();
     let err = app
-        .invoke("start_upload", json!({ "request": { "id": "x", "path": src, "key": "other/a.png" }, "onEvent": channel(1) }))
+        .invoke("start_upload", json!({ "request": { "id": "x", "file": file, "key": "other/a.png" }, "onEvent": channel(1) }))
         .unwrap_err();
     assert_eq!(err["kind"], "input");
     assert!(
@@ -253,11 +280,13 @@ fn errors_a_user_can_act_on() {
         "{err}"
     );
 
-    // An unreadable file.
+    // A picked file that went away.
+    std::fs::remove_file(&src).unwrap();
     let err = app
-        .invoke("start_upload", json!({ "request": { "id": "y", "path": "/no/such.png", "key": "uploads/such.png" }, "onEvent": channel(2) }))
+        .invoke("start_upload", json!({ "request": { "id": "y", "file": file, "key": "uploads/a.png" }, "onEvent": channel(2) }))
         .unwrap_err();
     assert_eq!(err["kind"], "file");
+    assert!(err["message"].as_str().unwrap().contains("a.png"), "{err}");
 }
 
 fn wait_for_parts(app: &Ipc, channel: u32, parts: u64) {
@@ -291,9 +320,9 @@ fn pause_resume_after_restart_and_cancel() {
         .add_latency("UploadPart", Duration::from_millis(150), None);
 
     let a = app.ipc.clone();
-    let src2 = src.clone();
+    let file = app.pick(&src)["id"].clone();
     let running = std::thread::spawn(move || {
-        a.invoke("start_upload", json!({ "request": { "id": "big", "path": src2, "key": "uploads/big.bin" }, "onEvent": channel(3) }))
+        a.invoke("start_upload", json!({ "request": { "id": "big", "file": file, "key": "uploads/big.bin" }, "onEvent": channel(3) }))
     });
     wait_for_parts(&app, 3, 3);
     app.ok("pause_upload", json!({ "id": "big" }));
@@ -330,8 +359,9 @@ fn pause_resume_after_restart_and_cancel() {
         .faults()
         .add_latency("UploadPart", Duration::from_millis(150), None);
     let a = app.ipc.clone();
+    let file = app.pick(&src)["id"].clone();
     let running = std::thread::spawn(move || {
-        a.invoke("start_upload", json!({ "request": { "id": "c", "path": src, "key": "uploads/cancel.bin" }, "onEvent": channel(5) }))
+        a.invoke("start_upload", json!({ "request": { "id": "c", "file": file, "key": "uploads/cancel.bin" }, "onEvent": channel(5) }))
     });
     wait_for_parts(&app, 5, 1);
     let entry = app.ok("cancel_upload", json!({ "id": "c" }));
@@ -368,9 +398,10 @@ fn upload_callbacks_fill_my_uploads() {
     app.configure(&stack, json!({}));
     let src = dir.path().join("sunset.png");
     png(&src, 300, 200);
+    let file = app.pick(&src)["id"].clone();
     let result = app.ok(
         "start_upload",
-        json!({ "request": { "id": "s1", "path": src, "key": "uploads/sunset.png" }, "onEvent": channel(9) }),
+        json!({ "request": { "id": "s1", "file": file, "key": "uploads/sunset.png" }, "onEvent": channel(9) }),
     );
     assert_eq!(result["callback"]["outcome"], "answered", "{result}");
 
@@ -378,7 +409,179 @@ fn upload_callbacks_fill_my_uploads() {
     let item = &page["items"][0];
     assert_eq!(item["upload"]["Key"], "uploads/sunset.png");
     assert_eq!(item["upload"]["ImageWidth"], 300);
-    let thumb = item["thumbnailUrl"].as_str().unwrap();
-    let bytes = rt.block_on(async { reqwest::get(thumb).await.unwrap().bytes().await.unwrap() });
+    // The thumbnail comes as bytes through the backend: the webview's CSP loads no image from
+    // the network.
+    let thumb = item["thumbnail"].as_str().unwrap();
+    let b64 = thumb.strip_prefix("data:image/png;base64,").unwrap();
+    let bytes = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+    };
     assert_eq!(image::load_from_memory(&bytes).unwrap().width(), 96);
+}
+
+// ---- The webview's reach (security review, issue 11 part 5): each test performs the attack. ----
+
+/// Whether `key` is in the stack's bucket.
+fn stored(rt: &tokio::runtime::Runtime, stack: &Stack, key: &str) -> bool {
+    rt.block_on(async {
+        let conn = stack.settings().connect(None).await.unwrap();
+        match conn.client.head_object(key).await {
+            Ok(_) => true,
+            Err(e) if e.oss().is_some_and(|o| o.status == 404) => false,
+            Err(e) => panic!("HeadObject {key}: {e}"),
+        }
+    })
+}
+
+#[test]
+fn a_script_in_the_webview_cannot_read_or_upload_files_by_path() {
+    let (rt, stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("app");
+    let app = app(&data);
+    let user_token = "user-token-that-must-stay-on-the-phone";
+    app.configure(&stack, json!({ "userToken": user_token }));
+    let settings = data.join("settings.json");
+    assert!(std::fs::read_to_string(&settings)
+        .unwrap()
+        .contains(user_token));
+    let never_picked = dir.path().join("private.png");
+    png(&never_picked, 20, 20);
+    let refused = |cmd: &str, args: Value| {
+        let err = app
+            .invoke(cmd, args.clone())
+            .expect_err(&format!("{cmd} {args} must be refused"));
+        if err.is_string() {
+            // Refused before the command ran (the arguments do not fit its signature).
+            return err.to_string();
+        }
+        assert_eq!(err["kind"], "input", "{cmd}: {err}");
+        err["message"].as_str().unwrap().to_string()
+    };
+
+    // The old commands took `path`; the new ones take `id`. Both are given the raw path, so the
+    // attack works on either signature unless the backend refuses it.
+    for p in [&never_picked, &settings] {
+        let msg = refused("preview_file", json!({ "id": p, "path": p }));
+        assert!(msg.contains("not a file picked"), "{msg}");
+        let msg = refused("describe_file", json!({ "id": p, "path": p }));
+        assert!(msg.contains("not a file picked"), "{msg}");
+    }
+    let msg = refused(
+        "start_upload",
+        json!({ "request": { "id": "a1", "file": settings, "key": "uploads/settings.json" }, "onEvent": channel(20) }),
+    );
+    assert!(msg.contains("not a file picked"), "{msg}");
+    let msg = refused(
+        "start_upload",
+        json!({ "request": { "id": "a2", "path": settings, "key": "uploads/settings.json" }, "onEvent": channel(21) }),
+    );
+    assert!(msg.contains("path"), "{msg}");
+    // A made-up handle is no better than a path.
+    let forged = "pick-00000000000000000000000000000000";
+    refused(
+        "start_upload",
+        json!({ "request": { "id": "a3", "file": forged, "key": "uploads/settings.json" }, "onEvent": channel(22) }),
+    );
+
+    assert!(!stored(&rt, &stack, "uploads/settings.json"));
+    assert_eq!(app.ok("get_history", json!({})), json!([]));
+
+    // The same app does upload a file the user picked, by its handle.
+    let file = app.pick(&never_picked)["id"].clone();
+    app.ok(
+        "start_upload",
+        json!({ "request": { "id": "ok", "file": file, "key": "uploads/private.png" }, "onEvent": channel(23) }),
+    );
+    assert!(stored(&rt, &stack, "uploads/private.png"));
+}
+
+#[test]
+fn the_webview_holds_no_plugin_permission_and_loads_no_remote_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path());
+    let settings = dir.path().join("settings.json");
+    std::fs::write(&settings, r#"{"userToken":"secret"}"#).unwrap();
+    for (cmd, args) in [
+        ("plugin:fs|read_file", json!({ "path": settings })),
+        ("plugin:fs|read_text_file", json!({ "path": settings })),
+        ("plugin:fs|stat", json!({ "path": settings })),
+        ("plugin:dialog|open", json!({ "options": {} })),
+        ("plugin:dialog|save", json!({ "options": {} })),
+    ] {
+        let err = app.invoke(cmd, args).expect_err(cmd);
+        assert!(err.to_string().contains("not allowed"), "{cmd}: {err}");
+    }
+
+    // Every platform's capability, as written and as generated into the ACL: nothing granted
+    // (the UI calls only the app's own commands; the picker and content:// reads run in Rust).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["desktop.json", "mobile.json"] {
+        let cap: Value =
+            serde_json::from_slice(&std::fs::read(root.join("capabilities").join(name)).unwrap())
+                .unwrap();
+        assert_eq!(cap["permissions"], json!([]), "{name}");
+    }
+    let generated: Value =
+        serde_json::from_slice(&std::fs::read(root.join("gen/schemas/capabilities.json")).unwrap())
+            .unwrap();
+    for (id, cap) in generated.as_object().unwrap() {
+        assert_eq!(cap["permissions"], json!([]), "{id}");
+    }
+
+    // Thumbnails come through the backend as bytes: images load from the app or data: only.
+    let csp = serde_json::to_value(&app._app.config().app.security.csp).unwrap();
+    let csp = csp.as_str().unwrap();
+    let img_src: Vec<&str> = csp
+        .split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix("img-src "))
+        .expect("an img-src directive")
+        .split_whitespace()
+        .collect();
+    assert_eq!(img_src, ["'self'", "data:"], "{csp}");
+}
+
+#[test]
+fn settings_debug_hides_the_user_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path());
+    let token = "eyJhbGciOiJIUzI1NiJ9.dXNlci0x.c2lnbmF0dXJl";
+    let mut s = app.ok("get_settings", json!({}));
+    s["userToken"] = json!(token);
+    app.ok("save_settings", json!({ "settings": s }));
+    let service = app._app.state::<oss_direct_app::service::AppService>();
+    let shown = format!("{:?} {:#?}", service.settings(), service.settings());
+    assert_eq!(service.settings().user_token, token);
+    assert!(
+        !shown.contains(token) && !shown.contains("dXNlci0x"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn settings_warn_about_a_cleartext_app_server_off_the_local_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path());
+    let w = app.ok(
+        "server_url_warning",
+        json!({ "url": "http://tokens.example.com:7080/" }),
+    );
+    assert!(w.as_str().unwrap().contains("in clear"), "{w}");
+    for url in [
+        "https://tokens.example.com/",
+        "http://127.0.0.1:7080/",
+        "http://192.168.1.10:7080/",
+        "http://10.0.2.2:7080/",
+        "",
+    ] {
+        assert_eq!(
+            app.ok("server_url_warning", json!({ "url": url })),
+            Value::Null,
+            "{url}"
+        );
+    }
 }

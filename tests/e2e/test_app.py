@@ -91,7 +91,18 @@ def test_settings_and_simple_upload_with_thumbnail(driver_server, stack, files, 
     d = session(driver_server)
     try:
         el(d, "#nav-settings").click()
-        assert el(d, "#server-url").get_attribute("value") == stack.token_url
+        server = el(d, "#server-url")
+        assert server.get_attribute("value") == stack.token_url
+        assert not el(d, "#server-warning").is_displayed()
+        # A plain http:// App server outside the local network is called out next to the field.
+        server.clear()
+        server.send_keys("http://tokens.example.com:7080/")
+        warning = visible(d, "#server-warning")
+        assert "in clear" in warning.text and "https://" in warning.text
+        d.save_screenshot(str(shots / "settings-cleartext-warning.png"))
+        server.clear()
+        server.send_keys(stack.token_url)
+        wait_until(lambda: not el(d, "#server-warning").is_displayed(), what="no warning for loopback")
         el(d, "#test-connection").click()
         wait_until(lambda: "Connected" in el(d, "#settings-status").text, what="Connected")
         assert el(d, "#bucket").get_attribute("value") == "demo-bucket"
@@ -204,5 +215,62 @@ def test_access_denied_outside_the_allowed_prefix(driver_server, stack, files, s
         err = visible(d, "#upload-error")
         assert "AccessDenied" in err.text
         d.save_screenshot(str(shots / "access-denied.png"))
+    finally:
+        d.quit()
+
+
+def call(d, script_body):
+    """Runs an async JS body in the page with `invoke` and `Channel` in scope; returns what it
+    passes to `done`."""
+    return d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const { invoke, Channel } = window.__TAURI__.core;"
+        "(async () => {" + script_body + "})().catch((e) => done({ threw: String(e) }));")
+
+
+def test_the_webview_reaches_only_what_it_needs(driver_server, stack, files, shots, tmp_path):
+    """What a script injected into the page could try (security review, issue 11 part 5)."""
+    settings = Path(stack.work) / "app-data" / "settings.json"
+    assert settings.exists()
+    d = session(driver_server)
+    try:
+        d.set_script_timeout(20)
+        # App commands named with raw paths instead of the handles the backend issued.
+        attempts = {
+            "preview": f"invoke('preview_file', {{ id: {str(settings)!r}, path: {str(settings)!r} }})",
+            "describe": f"invoke('describe_file', {{ id: {str(files['photo'])!r}, path: {str(files['photo'])!r} }})",
+            "upload": "invoke('start_upload', { request: { id: 'evil', file: %r, key: 'uploads/settings.json' },"
+                      " onEvent: new Channel() })" % str(settings),
+            "upload-old": "invoke('start_upload', { request: { id: 'evil2', path: %r, key: 'uploads/settings.json' },"
+                          " onEvent: new Channel() })" % str(settings),
+            # Plugin commands the webview is not granted.
+            "fs": f"invoke('plugin:fs|read_text_file', {{ path: {str(settings)!r} }})",
+            "dialog": "invoke('plugin:dialog|open', { options: {} })",
+        }
+        for name, expr in attempts.items():
+            out = call(d, f"try {{ done({{ ok: await {expr} }}); }} catch (e) {{ done({{ err: e }}); }}")
+            assert "err" in out, f"{name} was not refused: {out}"
+            text = str(out["err"])
+            if name in ("preview", "describe", "upload"):
+                assert "not a file picked" in text, f"{name}: {text}"
+            if name in ("fs", "dialog"):
+                assert "not allowed" in text, f"{name}: {text}"
+
+        # No image from the network: the CSP's img-src is 'self' data: (thumbnails come as bytes).
+        import http.server
+        import threading
+        (tmp_path / "remote.png").write_bytes(files["photo"].read_bytes())
+        handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **kw)  # noqa: E731
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{httpd.server_address[1]}/remote.png"
+            import urllib.request
+            assert urllib.request.urlopen(url).status == 200  # the image is there...
+            out = call(d, f"const img = new Image(); img.onload = () => done({{ loaded: img.naturalWidth }});"
+                          f" img.onerror = () => done({{ blocked: true }}); img.src = {url!r};")
+            assert out == {"blocked": True}, out  # ...but the webview may not load it
+        finally:
+            httpd.shutdown()
     finally:
         d.quit()

@@ -40,7 +40,20 @@ function fillSettingsForm(s) {
   $('user-token').value = s.userToken || '';
   $('watermark-text').value = s.watermarkText || '';
   $('setup-hint').hidden = !!s.serverUrl;
+  serverWarning();
 }
+
+// A plain http:// App server outside the local network sends the user token and the STS
+// credentials in clear: say so next to the field (the backend decides what counts as local).
+async function serverWarning() {
+  const url = $('server-url').value.trim();
+  let warning = null;
+  try { warning = url ? await call('server_url_warning', { url }) : null; } catch { /* none */ }
+  if ($('server-url').value.trim() !== url) return; // the field changed meanwhile
+  $('server-warning').textContent = warning ? `Warning: ${warning}.` : '';
+  $('server-warning').hidden = !warning;
+}
+$('server-url').addEventListener('input', serverWarning);
 
 function readSettingsForm() {
   return {
@@ -125,7 +138,7 @@ async function choose(picked) {
   clearError('upload-error');
   keyHelp();
   try {
-    const url = await call('preview_file', { path: picked.path });
+    const url = await call('preview_file', { id: picked.id });
     $('picked-preview').src = url || '';
     $('picked-preview').hidden = !url;
   } catch { $('picked-preview').hidden = true; }
@@ -195,7 +208,7 @@ $('start').addEventListener('click', async () => {
   const mode = $('upload-mode-once').value || null;
   $('progress').value = 0;
   await runUpload(callWithEvents('start_upload', {
-    request: { id: state.uploadId, path: state.picked.path, key: $('object-key').value, mode },
+    request: { id: state.uploadId, file: state.picked.id, key: $('object-key').value, mode },
   }, onEvent));
 });
 
@@ -304,7 +317,7 @@ async function renderServerUploads(more = false) {
   try {
     const page = await call('list_server_uploads', { after: serverAfter });
     status.textContent = page.items.length || more ? '' : 'The app server has no uploads recorded for you yet.';
-    for (const { upload: u, thumbnailUrl } of page.items) {
+    for (const { upload: u, thumbnail } of page.items) {
       const li = document.createElement('li');
       li.dataset.key = u.Key;
       const text = document.createElement('div');
@@ -314,11 +327,11 @@ async function renderServerUploads(more = false) {
       meta.className = 'meta';
       const dims = u.ImageWidth ? ` · ${u.ImageWidth}×${u.ImageHeight}` : '';
       meta.textContent = `${bytes(u.Size ?? NaN)}${dims} · ${new Date(u.UploadedAt).toLocaleString()}`;
-      if (thumbnailUrl) {
+      if (thumbnail) {
         const img = document.createElement('img');
         img.className = 'thumb';
         img.alt = `Thumbnail of ${u.Key}`;
-        img.src = thumbnailUrl;
+        img.src = thumbnail;
         li.append(img);
       }
       const dl = document.createElement('button');
