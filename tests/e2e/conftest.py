@@ -60,7 +60,7 @@ class Stack:
             "OssEndpoint": self.oss,
             # Upload callbacks: oss-local tells the token server what was uploaded.
             "Callback": {"Url": f"http://127.0.0.1:{port}/callback",
-                         "TrustedKeyUrlPrefixes": [self.oss + "/-/"]},
+                         "TrustedKeyUrls": [self.oss + "/-/callback-public-key.pem"]},
             "DatabaseUrl": "sqlite://" + str(self.work / "uploads.db"),
         }
         (self.work / "config.json").write_text(json.dumps(config))

@@ -249,6 +249,16 @@ def test_with_jwt_one_user_cannot_touch_another_users_prefix(start_server):
     assert b.get_object("py/users/bob/photo.jpg").read() == b"bob's"
 
 
+def callback_headers(hint):
+    """x-oss-callback and x-oss-callback-var from the token server's hint, as an app sends them."""
+    hint = dict(hint)
+    variables = hint.pop("callbackVar", {})
+    headers = {"x-oss-callback": base64.b64encode(json.dumps(hint).encode()).decode()}
+    if variables:
+        headers["x-oss-callback-var"] = base64.b64encode(json.dumps(variables).encode()).decode()
+    return headers
+
+
 def oss_local_does_callbacks():
     try:
         with urllib.request.urlopen(f"{OSS_ENDPOINT}/-/callback-public-key.pem", timeout=5) as r:
@@ -264,7 +274,7 @@ def test_oss2_upload_callbacks_are_verified_recorded_relayed_and_listed(start_se
         "Auth": {"Jwt": {"Hs256Secret": JWT_SECRET, "Issuer": "py-login"}},
         "Callback": {
             "Url": "http://127.0.0.1:__PORT__/callback",
-            "TrustedKeyUrlPrefixes": [f"{OSS_ENDPOINT}/-/"],
+            "TrustedKeyUrls": [f"{OSS_ENDPOINT}/-/callback-public-key.pem"],
         },
     }
     server = start_server(config)
@@ -274,17 +284,18 @@ def test_oss2_upload_callbacks_are_verified_recorded_relayed_and_listed(start_se
     hint = token["Callback"]
     assert hint["callbackUrl"] == server.url + "callback"
     assert hint["callbackBodyType"] == "application/x-www-form-urlencoded"
-    callback = base64.b64encode(json.dumps(hint).encode()).decode()
+    headers = callback_headers(hint)
     bucket = bucket_for(token)
     prefix = token["ObjectPrefix"]
 
     # PutObject: OSS relays the token server's JSON as the upload's answer.
-    r = bucket.put_object(prefix + "simple.txt", b"hello callback", headers={"x-oss-callback": callback})
+    r = bucket.put_object(prefix + "simple.txt", b"hello callback", headers=headers)
     assert r.status == 200
     answer = json.loads(r.resp.read())
     assert answer["Status"] == "OK", answer
     assert (answer["User"], answer["Key"], answer["Size"]) == ("alice", prefix + "simple.txt", 14)
     assert answer["ETag"] == r.etag
+    answer_id = answer["Id"]
 
     # CompleteMultipartUpload carries the callback for a multipart upload.
     key = prefix + "multi.bin"
@@ -292,13 +303,19 @@ def test_oss2_upload_callbacks_are_verified_recorded_relayed_and_listed(start_se
     parts = []
     for n, chunk in enumerate([os.urandom(100 * 1024), os.urandom(1000)], start=1):
         parts.append(oss2.models.PartInfo(n, bucket.upload_part(key, upload_id, n, chunk).etag))
-    r = bucket.complete_multipart_upload(key, upload_id, parts, headers={"x-oss-callback": callback})
+    r = bucket.complete_multipart_upload(key, upload_id, parts, headers=headers)
     assert r.status == 200
     answer = json.loads(r.resp.read())
     assert (answer["Key"], answer["Size"]) == (key, 100 * 1024 + 1000), answer
 
-    # The same object and content again is a replay: stored, but the callback is refused.
-    r = bucket.put_object(prefix + "simple.txt", b"hello callback", headers={"x-oss-callback": callback})
+    # The same content to the same key again is a re-upload: answered with the one record.
+    r = bucket.put_object(prefix + "simple.txt", b"hello callback", headers=headers)
+    assert r.status == 200
+    assert json.loads(r.resp.read())["Id"] == answer_id
+
+    # Without the server's ticket (a body of the uploader's own), nothing is recorded.
+    forged = dict(hint, callbackBody="bucket=${bucket}&object=${object}&etag=${etag}&size=${size}")
+    r = bucket.put_object(prefix + "forged.txt", b"x", headers=callback_headers(forged))
     assert r.status == 203
     assert b"CallbackFailed" in r.resp.read()
 
@@ -322,14 +339,13 @@ def test_with_the_callback_server_down_the_object_is_stored_and_callback_failed_
         pytest.skip("this oss-local does not perform upload callbacks")
     server = start_server({
         "Callback": {"Url": f"http://127.0.0.1:{free_port()}/callback",
-                     "TrustedKeyUrlPrefixes": [f"{OSS_ENDPOINT}/-/"]},
+                     "TrustedKeyUrls": [f"{OSS_ENDPOINT}/-/callback-public-key.pem"]},
         "Scopes": ["read-write"],
     })
     status, token = server.token("read-write")
     assert status == 200, token
-    callback = base64.b64encode(json.dumps(token["Callback"]).encode()).decode()
     bucket = bucket_for(token)
-    r = bucket.put_object("py/unheard.txt", b"stored anyway", headers={"x-oss-callback": callback})
+    r = bucket.put_object("py/unheard.txt", b"stored anyway", headers=callback_headers(token["Callback"]))
     assert r.status == 203
     assert b"CallbackFailed" in r.resp.read()
     assert bucket.head_object("py/unheard.txt").content_length == len(b"stored anyway")
