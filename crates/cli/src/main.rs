@@ -14,6 +14,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod photo;
+
 #[derive(Parser)]
 #[command(
     name = "oss-direct",
@@ -94,6 +96,8 @@ enum Command {
         /// Print one JSON line instead of a progress bar.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        photo: photo::PhotoArgs,
     },
     /// Fetch a token and show what it is for (never the secret or the security token).
     Token {
@@ -170,6 +174,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             concurrency,
             checkpoint_dir,
             json,
+            photo,
         } => {
             let (settings, conn) = connect.connect().await.map_err(|e| e.to_string())?;
             let name = file
@@ -178,6 +183,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .ok_or_else(|| format!("{} is not a file name", file.display()))?;
             let key = key.unwrap_or_else(|| settings.key_for(&name));
             settings.check_key(&key).map_err(|e| e.to_string())?;
+            let prepared = photo.prepare(&file).await?;
+            let file = prepared.as_ref().map_or(file, |p| p.path.clone());
             let size = std::fs::metadata(&file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?
                 .len();
@@ -232,6 +239,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 b.finish_and_clear();
             }
             let seconds = started.elapsed().as_secs_f64();
+            if let Some(p) = &prepared {
+                p.remove().map_err(|e| e.to_string())?;
+            }
             let u = &out.upload;
             if json {
                 let line = serde_json::json!({
@@ -239,9 +249,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                     "seconds": seconds, "resumed_parts": u.resumed_parts,
                     "uploaded_parts": u.uploaded_parts, "restarted": out.restarted,
                     "callback": u.callback,
+                    "prepared": prepared.as_ref().map(photo::json),
                 });
                 println!("{line}");
             } else {
+                if let Some(p) = &prepared {
+                    eprintln!("photo: {}", p.report.summary());
+                }
                 if let Some(why) = &out.restarted {
                     eprintln!("note: started over because {why}");
                 }

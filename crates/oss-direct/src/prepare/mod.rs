@@ -479,6 +479,13 @@ fn unsupported_name(data: &[u8]) -> &'static str {
     }
 }
 
+/// The platform's cache folder for prepared photos (e.g. `~/.cache/oss-direct/prepared`), for
+/// tools without a cache folder of their own; an app passes its own (Tauri's cache dir).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("com", "oss-direct", "oss-direct")
+        .map(|d| d.cache_dir().join("prepared"))
+}
+
 /// Prepares the photo at `source` into `cache_dir` (created if missing) and says what to
 /// upload. The original is only read. The prepared copy is named after the source's name and a
 /// hash of its bytes and the options, so preparing the same file again (after a restart) finds
