@@ -54,6 +54,7 @@ struct Connect {
 
 impl Connect {
     async fn connect(&self) -> oss_direct::Result<(Settings, oss_direct::Connection)> {
+        warn_if_cleartext(&self.server);
         let mut s = Settings {
             server_url: self.server.clone(),
             bucket: self.bucket.clone().unwrap_or_default(),
@@ -336,6 +337,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             all,
             json,
         } => {
+            warn_if_cleartext(&server);
             let mut provider =
                 oss_direct::AuthServerCredentials::new(server).map_err(|e| e.to_string())?;
             if let Some(b) = bearer {
@@ -388,6 +390,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             eprintln!("wrote {n} bytes to {}", output.display());
             Ok(())
         }
+    }
+}
+
+/// One line on stderr when the App server is plain http:// to a host outside the local network
+/// (the user token and the STS credentials would travel in clear).
+fn warn_if_cleartext(server: &str) {
+    if let Some(w) = oss_direct::endpoint::cleartext_warning(server) {
+        eprintln!("oss-direct: warning: {w}");
     }
 }
 

@@ -275,3 +275,38 @@ async fn uploads_carry_the_servers_callback_and_list_shows_them() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ListUploads"));
 }
+
+#[tokio::test]
+async fn a_cleartext_app_server_off_the_local_network_is_called_out() {
+    // `.invalid` never resolves, so the command fails fast, after its warning.
+    for args in [
+        &["token", "--server", "http://app-server.invalid:7080/"][..],
+        &["list", "--server", "http://app-server.invalid:7080/"][..],
+    ] {
+        let out = run(args).await;
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8(out.stderr).unwrap();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{err}");
+        assert!(
+            lines[0].starts_with(
+                "oss-direct: warning: the App server app-server.invalid is plain http://"
+            ) && lines[0].contains("in clear"),
+            "{err}"
+        );
+        assert!(lines[1].contains("cannot"), "{err}");
+    }
+
+    // Loopback (the local stack) and https are not warned about.
+    let stack = Stack::start().await;
+    let out = run(&["token", "--server", &stack.token_url]).await;
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["token", "--server", "https://app-server.invalid/"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
