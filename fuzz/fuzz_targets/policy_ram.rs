@@ -1,10 +1,10 @@
-//! RAM policy JSON as oss-local reads it (`oss_local::policy`): any document either is refused
+//! RAM policy JSON as oss-local reads it (`oss_direct_wire::policy`): any document either is refused
 //! with a reason or parses; a parsed policy evaluates any action/resource/context without a
 //! panic; an explicit Deny is never an Allow; `wildcard_match` on arbitrary patterns
 //! terminates and agrees with the trivial cases (`*` and `prefix*` match).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use oss_local::policy::{allowed_by_all_in, wildcard_match, Context, Decision, Policy};
+use oss_direct_wire::policy::{allowed_by_all_in, wildcard_match, Context, Decision, Policy};
 
 fuzz_target!(|input: (&str, &str, &str, Vec<(String, String)>)| {
     let (doc, action, resource, ctx_pairs) = input;

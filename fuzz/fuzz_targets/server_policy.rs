@@ -16,7 +16,7 @@ fuzz_target!(|input: (&str, &str, &str)| {
             Ok(min.as_str()),
             "idempotent"
         );
-        let _ = oss_local::policy::Policy::parse(&min);
+        let _ = oss_direct_wire::policy::Policy::parse(&min);
     }
     let template = PolicyTemplate::from_text(Path::new("fuzz.json"), doc);
     let _ = template.uses_bucket();

@@ -34,8 +34,8 @@ impl Request {
         h
     }
 
-    pub fn creds(&self) -> oss_direct::sign::SigningCredentials<'_> {
-        oss_direct::sign::SigningCredentials {
+    pub fn creds(&self) -> oss_direct_wire::sign::SigningCredentials<'_> {
+        oss_direct_wire::sign::SigningCredentials {
             access_key_id: &self.ak,
             access_key_secret: &self.secret,
             security_token: self.token.as_deref(),

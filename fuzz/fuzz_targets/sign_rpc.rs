@@ -1,8 +1,8 @@
-//! The STS RPC signature (`oss_direct::sign::rpc_*`), which the token server uses and oss-local
+//! The STS RPC signature (`oss_direct_wire::sign::rpc_*`), which the token server uses and oss-local
 //! verifies: any parameters and secret, never a panic; percent-encoding decodes back.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use oss_direct::sign;
+use oss_direct_wire::sign;
 use std::collections::BTreeMap;
 
 fuzz_target!(|input: (String, BTreeMap<String, String>, String)| {

@@ -1,11 +1,11 @@
-//! V1 signing (`oss_direct::sign`): the StringToSign, the header signature and the presigned
+//! V1 signing (`oss_direct_wire::sign`): the StringToSign, the header signature and the presigned
 //! query for arbitrary methods, keys, queries and headers never panic; the Authorization header
 //! is `OSS <ak>:<base64 of 20 bytes>` whenever it is representable; signing is deterministic;
 //! the presigned query's signature is the one recomputed from the same parts, as oss-local
 //! recomputes it.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use oss_direct::sign::{self, SignableRequest};
+use oss_direct_wire::sign::{self, SignableRequest};
 
 #[path = "sign_common.rs"]
 mod common;

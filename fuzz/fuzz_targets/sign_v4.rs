@@ -1,4 +1,4 @@
-//! V4 signing (`oss_direct::sign`): canonical request, StringToSign, signing key, header
+//! V4 signing (`oss_direct_wire::sign`): canonical request, StringToSign, signing key, header
 //! signature and presigned query for arbitrary methods, keys, queries, headers, regions,
 //! additional headers and timestamps never panic; the Authorization header has the shape
 //! oss-local parses (`OSS4-HMAC-SHA256 Credential=ak/date/region/oss/aliyun_v4_request,
@@ -6,7 +6,7 @@
 //! without `x-oss-signature`, as oss-local recomputes it.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use oss_direct::sign::{self, SignableRequest};
+use oss_direct_wire::sign::{self, SignableRequest};
 
 #[path = "sign_common.rs"]
 mod common;

@@ -13,13 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use md5::{Digest, Md5};
-use rsa::pkcs1::DecodeRsaPublicKey;
-use rsa::pkcs8::DecodePublicKey;
-use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, RsaPublicKey};
-use serde::Serialize;
+use oss_direct_wire::callback::Callback;
+use rsa::RsaPublicKey;
 use serde_json::Value;
 use url::Url;
 
@@ -63,42 +58,16 @@ const FAILURE_TTL: Duration = Duration::from_secs(10);
 /// The timeout of one key fetch.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// `callbackBodyType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallbackBodyType {
-    /// `application/x-www-form-urlencoded` (OSS's default).
-    Form,
-    /// `application/json`.
-    Json,
-}
+pub use oss_direct_wire::callback::signature::{parse_public_key_pem, verify as verify_signature};
+/// `callbackBodyType` (shared with the library and oss-local).
+pub use oss_direct_wire::callback::BodyType as CallbackBodyType;
+pub use oss_direct_wire::callback::{decode_base64, string_to_sign};
 
-impl CallbackBodyType {
-    /// The MIME type, as in `callbackBodyType` and the callback's `Content-Type`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Form => "application/x-www-form-urlencoded",
-            Self::Json => "application/json",
-        }
-    }
-
-    /// Parses a MIME type (parameters such as `; charset=utf-8` are ignored).
-    pub fn parse(s: &str) -> Option<Self> {
-        let mime = s.split(';').next().unwrap_or("").trim();
-        if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            Some(Self::Form)
-        } else if mime.eq_ignore_ascii_case("application/json") {
-            Some(Self::Json)
-        } else {
-            None
-        }
-    }
-
-    /// The default `callbackBody` for this type.
-    pub fn default_body(self) -> &'static str {
-        match self {
-            Self::Form => DEFAULT_FORM_BODY,
-            Self::Json => DEFAULT_JSON_BODY,
-        }
+/// The default `callbackBody` for a body type.
+pub fn default_body(body_type: CallbackBodyType) -> &'static str {
+    match body_type {
+        CallbackBodyType::Form => DEFAULT_FORM_BODY,
+        CallbackBodyType::Json => DEFAULT_JSON_BODY,
     }
 }
 
@@ -115,38 +84,15 @@ pub struct CallbackConfig {
     pub trusted_key_urls: Vec<Url>,
 }
 
-/// The `Callback` hint of the token JSON: exactly the JSON an app base64-encodes into
-/// `x-oss-callback`, plus the `x:` variables it sends in `x-oss-callback-var`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CallbackHint {
-    /// `;`-separated callback URLs.
-    #[serde(rename = "callbackUrl")]
-    pub callback_url: String,
-    /// The body template, with `ticket=${x:ticket}` added.
-    #[serde(rename = "callbackBody")]
-    pub callback_body: String,
-    /// Its MIME type.
-    #[serde(rename = "callbackBodyType")]
-    pub callback_body_type: String,
-    /// `{"x:ticket": "<this caller's ticket>"}`.
-    #[serde(rename = "callbackVar")]
-    pub callback_var: BTreeMap<String, String>,
-}
-
 impl CallbackConfig {
-    /// The hint served with a token whose caller got `ticket`.
-    pub fn hint(&self, ticket: &str) -> CallbackHint {
-        CallbackHint {
-            callback_url: self
-                .urls
-                .iter()
-                .map(Url::as_str)
-                .collect::<Vec<_>>()
-                .join(";"),
-            callback_body: body_with_ticket(&self.body, self.body_type),
-            callback_body_type: self.body_type.as_str().to_string(),
-            callback_var: BTreeMap::from([(TICKET_VAR.to_string(), ticket.to_string())]),
-        }
+    /// The hint served with a token whose caller got `ticket`: the callback to attach, with the
+    /// ticket as its `x:ticket` variable.
+    pub fn hint(&self, ticket: &str) -> Callback {
+        let urls: Vec<&str> = self.urls.iter().map(Url::as_str).collect();
+        let mut hint = Callback::new(urls.join(";"), body_with_ticket(&self.body, self.body_type));
+        hint.callback_body_type = Some(self.body_type.as_str().to_string());
+        hint.vars = BTreeMap::from([(TICKET_VAR.to_string(), ticket.to_string())]);
+        hint
     }
 }
 
@@ -201,49 +147,6 @@ pub fn check_body_template(body: &str, body_type: CallbackBodyType) -> Result<()
         }
     }
     Ok(())
-}
-
-/// The bytes OSS signs: `url_decode(path)`, then `?query` as received if there is a query, a
-/// newline, and the body.
-pub fn string_to_sign(path: &str, query: Option<&str>, body: &[u8]) -> Vec<u8> {
-    let mut out: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
-    if let Some(q) = query {
-        out.push(b'?');
-        out.extend_from_slice(q.as_bytes());
-    }
-    out.push(b'\n');
-    out.extend_from_slice(body);
-    out
-}
-
-/// Whether `signature` is OSS's RSA PKCS#1 v1.5 MD5 signature of `message` under `key`.
-pub fn verify_signature(key: &RsaPublicKey, message: &[u8], signature: &[u8]) -> bool {
-    let digest = Md5::digest(message);
-    key.verify(Pkcs1v15Sign::new::<Md5>(), &digest, signature)
-        .is_ok()
-}
-
-/// Decodes a base64 header value (standard alphabet, padding optional).
-pub fn decode_base64(value: &str) -> Option<Vec<u8>> {
-    let v = value.trim();
-    base64::engine::general_purpose::STANDARD
-        .decode(v)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(v))
-        .ok()
-}
-
-/// Parses an RSA public key in PEM (`BEGIN PUBLIC KEY` or `BEGIN RSA PUBLIC KEY`).
-pub fn parse_public_key_pem(pem: &str) -> Result<RsaPublicKey, String> {
-    let key = RsaPublicKey::from_public_key_pem(pem.trim())
-        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem.trim()))
-        .map_err(|_| "not an RSA public key in PEM".to_string())?;
-    if key.size() < 128 {
-        return Err(format!(
-            "the RSA key has {} bits; at least 1024 are required",
-            key.size() * 8
-        ));
-    }
-    Ok(key)
 }
 
 /// A trusted key URL from the configuration: http(s), a host, a path naming the key file, no
@@ -575,18 +478,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn string_to_sign_decodes_the_path_but_not_the_query() {
-        assert_eq!(
-            string_to_sign("/call%20back", Some("a=%20b"), b"x=1"),
-            b"/call back?a=%20b\nx=1".to_vec()
-        );
-        assert_eq!(
-            string_to_sign("/callback", None, b""),
-            b"/callback\n".to_vec()
-        );
-    }
-
-    #[test]
     fn only_exact_key_urls_are_trusted() {
         let t: Vec<Url> = [
             "https://gosspublic.alicdn.com/callback_pub_key_v1.pem",
@@ -639,12 +530,12 @@ mod tests {
         for t in [CallbackBodyType::Form, CallbackBodyType::Json] {
             let cfg = CallbackConfig {
                 urls: vec![Url::parse("http://a/cb").unwrap()],
-                body: t.default_body().to_string(),
+                body: default_body(t).to_string(),
                 body_type: t,
                 trusted_key_urls: vec![],
             };
             let hint = cfg.hint("v1.x.y");
-            assert_eq!(hint.callback_var["x:ticket"], "v1.x.y");
+            assert_eq!(hint.vars["x:ticket"], "v1.x.y");
             assert!(hint.callback_body.contains("${x:ticket}"));
             // Filled as OSS does, the body parses with the ticket in it.
             let filled = hint
@@ -727,7 +618,7 @@ mod tests {
     #[test]
     fn body_templates_are_checked() {
         for t in [CallbackBodyType::Form, CallbackBodyType::Json] {
-            check_body_template(t.default_body(), t).unwrap();
+            check_body_template(default_body(t), t).unwrap();
         }
         check_body_template(
             "bucket=${bucket}&object=${object}&etag=${etag}&note=${x:note}",

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
-use oss_direct::sign::SignatureVersion;
 use oss_direct::{Client, ClientConfig, Credentials, ObjectMeta, StaticCredentials};
+use oss_direct_wire::sign::SignatureVersion;
 
 use crate::error::AppError;
 use crate::sts::AssumeRoleRequest;

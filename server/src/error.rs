@@ -7,9 +7,9 @@
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, HeaderValue, StatusCode};
-use serde::Serialize;
 
 use crate::sts::StsError;
+use oss_direct_wire::token::TokenAnswer;
 
 /// A request that could not be answered with a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,14 +26,6 @@ pub struct AppError {
 }
 
 /// The JSON body of an error answer.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ErrorBody<'a> {
-    status_code: u16,
-    error_code: &'a str,
-    error_message: &'a str,
-}
-
 impl AppError {
     /// An error with the given status, code and message.
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
@@ -155,11 +147,7 @@ impl std::error::Error for AppError {}
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            status_code: self.status.as_u16(),
-            error_code: &self.code,
-            error_message: &self.message,
-        };
+        let body = TokenAnswer::error(self.status.as_u16(), self.code, self.message);
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

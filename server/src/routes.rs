@@ -7,38 +7,15 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, HeaderValue, StatusCode};
-use serde::Serialize;
 
 use crate::auth::bearer_token;
 use crate::cache::CacheKey;
-use crate::callback::CallbackHint;
 use crate::config::{check_role_session_name, user_prefix};
 use crate::error::AppError;
 use crate::policy::Scope;
 use crate::sts::AssumeRoleRequest;
 use crate::AppState;
-
-/// The token answer, field for field as the reference server's plus the hints.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct TokenBody<'a> {
-    status_code: u16,
-    access_key_id: &'a str,
-    access_key_secret: &'a str,
-    security_token: &'a str,
-    expiration: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bucket: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    endpoint: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    object_prefix: Option<&'a str>,
-    /// What to base64 into `x-oss-callback`, when this server takes upload callbacks.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    callback: Option<CallbackHint>,
-}
+use oss_direct_wire::token::{Hints, TokenAnswer};
 
 /// `GET /`: checks the caller, fills the policy, and answers STS credentials (cached per user and
 /// scope).
@@ -136,20 +113,24 @@ pub(crate) async fn token(
         "token served"
     );
 
-    let body = TokenBody {
-        status_code: 200,
-        access_key_id: &creds.access_key_id,
-        access_key_secret: &creds.access_key_secret,
-        security_token: &creds.security_token,
-        expiration: &creds.expiration,
-        bucket: config.bucket.as_deref(),
-        region: config.region.as_deref(),
-        endpoint: config.oss_endpoint.as_deref(),
-        object_prefix: Some(prefix.as_str()).filter(|p| !p.is_empty()),
-        callback: config
-            .callback
-            .as_ref()
-            .map(|c| c.hint(&state.callback_ticket(user.as_deref(), &prefix))),
+    let body = TokenAnswer {
+        status_code: Some(200),
+        access_key_id: Some(creds.access_key_id.clone()),
+        access_key_secret: Some(creds.access_key_secret.clone()),
+        security_token: Some(creds.security_token.clone()),
+        expiration: Some(creds.expiration.clone()),
+        error_code: None,
+        error_message: None,
+        hints: Hints {
+            bucket: config.bucket.clone(),
+            region: config.region.clone(),
+            endpoint: config.oss_endpoint.clone(),
+            object_prefix: Some(prefix.clone()).filter(|p| !p.is_empty()),
+            callback: config
+                .callback
+                .as_ref()
+                .map(|c| c.hint(&state.callback_ticket(user.as_deref(), &prefix))),
+        },
     };
     let mut response = Json(body).into_response();
     response

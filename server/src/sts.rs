@@ -1,13 +1,13 @@
 //! The STS `AssumeRole` call (RPC style, HMAC-SHA1 signature, JSON answer).
 //!
-//! The request is a form POST to the STS endpoint, signed with `oss_direct::sign`'s RPC signature
+//! The request is a form POST to the STS endpoint, signed with `oss_direct_wire::sign`'s RPC signature
 //! (the same code `oss-local` verifies with). Answers are parsed into [`StsCredentials`] or an
 //! [`StsError`] that keeps STS's own `Code`/`Message` so they can pass through to the app.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use oss_direct::sign::{rpc_percent_encode, rpc_signature, rpc_string_to_sign};
+use oss_direct_wire::sign::{rpc_percent_encode, rpc_signature, rpc_string_to_sign};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, HeaderValue, StatusCode};
-use serde::Serialize;
+use oss_direct_wire::uploads::{CallbackAnswer, RecordedUpload, UploadsPage};
 use time::format_description::well_known::Rfc3339;
 use url::Url;
 
@@ -59,53 +59,26 @@ fn database_error() -> AppError {
     )
 }
 
-/// The body of a recorded callback, relayed by OSS to the uploading client.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct CallbackAnswer<'a> {
-    status: &'static str,
-    #[serde(flatten)]
-    upload: UploadJson<'a>,
-}
-
-/// One upload in JSON.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct UploadJson<'a> {
-    id: &'a str,
-    user: Option<&'a str>,
-    bucket: &'a str,
-    key: &'a str,
-    #[serde(rename = "ETag")]
-    etag: &'a str,
-    size: Option<i64>,
-    content_type: Option<&'a str>,
-    image_width: Option<i64>,
-    image_height: Option<i64>,
-    image_format: Option<&'a str>,
-    uploaded_at: String,
-}
-
-impl<'a> From<&'a Upload> for UploadJson<'a> {
-    fn from(u: &'a Upload) -> Self {
-        Self {
-            id: &u.id,
-            user: u.upload.user.as_deref(),
-            bucket: &u.upload.bucket,
-            key: &u.upload.key,
-            etag: &u.upload.etag,
-            size: u.upload.size,
-            content_type: u.upload.content_type.as_deref(),
-            image_width: u.upload.image_width,
-            image_height: u.upload.image_height,
-            image_format: u.upload.image_format.as_deref(),
-            uploaded_at: u
-                .recorded_at
-                .replace_nanosecond(u.recorded_at.nanosecond() / 1000 * 1000)
-                .unwrap_or(u.recorded_at)
-                .format(&Rfc3339)
-                .unwrap_or_default(),
-        }
+/// One upload in the JSON both `GET /uploads` and the callback answer carry.
+fn recorded(u: &Upload) -> RecordedUpload {
+    let unsigned = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok());
+    RecordedUpload {
+        id: u.id.clone(),
+        user: u.upload.user.clone(),
+        bucket: u.upload.bucket.clone(),
+        key: u.upload.key.clone(),
+        etag: u.upload.etag.clone(),
+        size: unsigned(u.upload.size),
+        content_type: u.upload.content_type.clone(),
+        image_width: unsigned(u.upload.image_width),
+        image_height: unsigned(u.upload.image_height),
+        image_format: u.upload.image_format.clone(),
+        uploaded_at: u
+            .recorded_at
+            .replace_nanosecond(u.recorded_at.nanosecond() / 1000 * 1000)
+            .unwrap_or(u.recorded_at)
+            .format(&Rfc3339)
+            .unwrap_or_default(),
     }
 }
 
@@ -182,8 +155,8 @@ async fn handle_callback(
     };
     let upload = record_once(state, store, &new).await?;
     let answer = CallbackAnswer {
-        status: "OK",
-        upload: UploadJson::from(&upload),
+        status: "OK".into(),
+        upload: recorded(&upload),
     };
     Ok(no_store(Json(answer).into_response()))
 }
@@ -374,13 +347,6 @@ async fn record_once(
     Ok(existing)
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListAnswer<'a> {
-    uploads: Vec<UploadJson<'a>>,
-    next_after: Option<String>,
-}
-
 /// `GET /uploads?limit=&after=`: the caller's uploads (all when authentication is off), newest
 /// first; `NextAfter` is the `after` of the next page, `null` on the last.
 pub(crate) async fn list(
@@ -437,8 +403,8 @@ pub(crate) async fn list(
             tracing::error!(error = %e, "listing uploads failed");
             database_error()
         })?;
-    let answer = ListAnswer {
-        uploads: uploads.iter().map(UploadJson::from).collect(),
+    let answer = UploadsPage {
+        uploads: uploads.iter().map(recorded).collect(),
         next_after: next.map(|c| c.token()),
     };
     Ok(no_store(Json(answer).into_response()))

@@ -7,7 +7,7 @@ use app_token_server::{app, AppState, Config};
 use axum::body::Body;
 use common::{jwt_auth, jwt_for, merged, write_config, TestConfig};
 use http::{HeaderMap, Request, StatusCode};
-use oss_direct::sign::{sign_v1, SigningCredentials};
+use oss_direct_wire::sign::{sign_v1, SigningCredentials};
 use oss_local::{DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_BUCKET, DEMO_ROLE_ARN};
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -301,7 +301,7 @@ async fn user_client(
             .with_bearer(jwt_for(user)),
     );
     let hints = creds.token().await.unwrap().hints;
-    let callback = oss_direct::Callback::from_hint(&hints.callback.unwrap()).unwrap();
+    let callback = hints.callback.unwrap();
     let config = oss_direct::ClientConfig::new(DEMO_BUCKET, local.running.region())
         .with_endpoint(local.running.oss_endpoint());
     let client = oss_direct::Client::new(config, creds.clone()).unwrap();

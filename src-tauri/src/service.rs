@@ -597,9 +597,9 @@ async fn pick_size(pick: &Pick) -> AppResult<u64> {
 /// The upload callback the token server asks for, if any (a broken hint is logged and skipped:
 /// the upload itself matters more).
 fn callback_from(conn: &Connection) -> Option<oss_direct::Callback> {
-    let hint = conn.hints.callback.as_ref()?;
-    match oss_direct::Callback::from_hint(hint) {
-        Ok(c) => Some(c),
+    let hint = conn.hints.callback.clone()?;
+    match hint.validate() {
+        Ok(()) => Some(hint),
         Err(e) => {
             tracing::warn!(error = %e, "ignoring the app server's callback hint");
             None

@@ -215,13 +215,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 concurrency,
                 checkpoint_dir,
                 progress,
-                callback: conn
-                    .hints
-                    .callback
-                    .as_ref()
-                    .map(oss_direct::Callback::from_hint)
-                    .transpose()
-                    .map_err(|e| e.to_string())?,
+                callback: match conn.hints.callback.clone() {
+                    Some(cb) => Some(cb.validate().map(|()| cb).map_err(|e| e.to_string())?),
+                    None => None,
+                },
                 ..Default::default()
             };
             let cancel = options.cancel.clone();

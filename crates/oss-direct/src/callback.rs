@@ -3,117 +3,19 @@
 //! passing through it.
 
 use crate::error::{Error, ErrorKind, Result};
-use base64::{engine::general_purpose::STANDARD, Engine};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 
-/// The `x-oss-callback` parameters, in OSS's JSON spelling (so a token server's hint can be used
-/// as it is).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Callback {
-    /// Where OSS POSTs (up to 5 URLs separated by `;`, tried in order).
-    pub callback_url: String,
-    /// The body template, e.g. `bucket=${bucket}&object=${object}&size=${size}`.
-    pub callback_body: String,
-    /// `application/x-www-form-urlencoded` (OSS's default) or `application/json`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_body_type: Option<String>,
-    /// The `Host` header OSS sends, when not the URL's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_host: Option<String>,
-    /// Custom `x:` variables for the body template (sent as `x-oss-callback-var`).
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        rename = "callbackVar"
-    )]
-    pub vars: BTreeMap<String, String>,
-}
+pub use oss_direct_wire::callback::{BodyType, Callback, CallbackError};
 
-impl Callback {
-    /// A callback to `url` with a body template.
-    pub fn new(url: impl Into<String>, body: impl Into<String>) -> Self {
-        Self {
-            callback_url: url.into(),
-            callback_body: body.into(),
-            callback_body_type: None,
-            callback_host: None,
-            vars: BTreeMap::new(),
-        }
+/// Adds the callback headers to a request (after the checks OSS would make).
+pub(crate) fn apply(cb: &Callback, req: crate::client::Request) -> Result<crate::client::Request> {
+    cb.validate()
+        .map_err(|e| Error::new(ErrorKind::InvalidInput, "Callback", e.to_string()))?;
+    let mut req = req.header("x-oss-callback", &cb.header_value())?;
+    if let Some(v) = cb.vars_value() {
+        req = req.header("x-oss-callback-var", &v)?;
     }
-
-    /// Reads the callback a token server hinted (its JSON `Callback` object).
-    pub fn from_hint(hint: &serde_json::Value) -> Result<Self> {
-        let c: Callback = serde_json::from_value(hint.clone()).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                "Callback",
-                format!("the app server's Callback hint is not usable: {e}"),
-            )
-        })?;
-        c.validate()?;
-        Ok(c)
-    }
-
-    fn validate(&self) -> Result<()> {
-        let bad = |m: String| Error::new(ErrorKind::InvalidInput, "Callback", m);
-        if self.callback_url.trim().is_empty() || self.callback_url.split(';').count() > 5 {
-            return Err(bad("a callback needs 1 to 5 URLs".into()));
-        }
-        if self.callback_body.is_empty() {
-            return Err(bad("a callback needs a body template".into()));
-        }
-        if let Some(k) = self.vars.keys().find(|k| !k.starts_with("x:")) {
-            return Err(bad(format!(
-                "callback variable {k:?} must start with \"x:\""
-            )));
-        }
-        Ok(())
-    }
-
-    /// The `x-oss-callback` header value: base64 of the JSON OSS documents, fields in its order.
-    ///
-    /// ```
-    /// use base64::Engine;
-    /// let c = oss_direct::Callback::new("http://a/cb", "object=${object}");
-    /// let json = base64::engine::general_purpose::STANDARD.decode(c.header_value()).unwrap();
-    /// assert_eq!(json, br#"{"callbackUrl":"http://a/cb","callbackBody":"object=${object}"}"#);
-    /// ```
-    pub fn header_value(&self) -> String {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Header<'a> {
-            callback_url: &'a str,
-            callback_body: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            callback_body_type: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            callback_host: Option<&'a str>,
-        }
-        let h = Header {
-            callback_url: &self.callback_url,
-            callback_body: &self.callback_body,
-            callback_body_type: self.callback_body_type.as_deref(),
-            callback_host: self.callback_host.as_deref(),
-        };
-        STANDARD.encode(serde_json::to_string(&h).expect("serializable"))
-    }
-
-    /// The `x-oss-callback-var` header value, when there are variables.
-    pub fn vars_value(&self) -> Option<String> {
-        (!self.vars.is_empty())
-            .then(|| STANDARD.encode(serde_json::to_string(&self.vars).expect("serializable")))
-    }
-
-    pub(crate) fn apply(&self, req: crate::client::Request) -> Result<crate::client::Request> {
-        self.validate()?;
-        let mut req = req.header("x-oss-callback", &self.header_value())?;
-        if let Some(v) = self.vars_value() {
-            req = req.header("x-oss-callback-var", &v)?;
-        }
-        Ok(req)
-    }
+    Ok(req)
 }
 
 /// What became of an upload's callback.
@@ -164,6 +66,7 @@ mod tests {
         });
         let c = Callback::from_hint(&hint).unwrap();
         assert_eq!(c.vars["x:device"], "phone");
+        use base64::{engine::general_purpose::STANDARD, Engine};
         let decoded = STANDARD.decode(c.header_value()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
         assert_eq!(v["callbackBodyType"], "application/x-www-form-urlencoded");

@@ -61,8 +61,8 @@ impl Credentials {
         }
     }
 
-    pub(crate) fn signing(&self) -> crate::sign::SigningCredentials<'_> {
-        crate::sign::SigningCredentials {
+    pub(crate) fn signing(&self) -> oss_direct_wire::sign::SigningCredentials<'_> {
+        oss_direct_wire::sign::SigningCredentials {
             access_key_id: &self.access_key_id,
             access_key_secret: &self.access_key_secret,
             security_token: self.security_token.as_deref(),
@@ -92,20 +92,9 @@ impl CredentialsProvider for StaticCredentials {
     }
 }
 
-/// What the app token server said besides the credentials: where to upload.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenHints {
-    /// Bucket the token is for.
-    pub bucket: Option<String>,
-    /// Region, e.g. `cn-hangzhou`.
-    pub region: Option<String>,
-    /// OSS endpoint URL.
-    pub endpoint: Option<String>,
-    /// The object-name prefix the token's policy allows.
-    pub object_prefix: Option<String>,
-    /// The upload callback the server asks apps to attach (opaque JSON).
-    pub callback: Option<serde_json::Value>,
-}
+/// What the app token server said besides the credentials: where to upload, and the upload
+/// callback to attach (with the caller's `x:` variables).
+pub use oss_direct_wire::token::Hints as TokenHints;
 
 /// A parsed answer of the app token server.
 #[derive(Debug, Clone)]
@@ -114,23 +103,6 @@ pub struct TokenResponse {
     pub credentials: Credentials,
     /// Settings hints.
     pub hints: TokenHints,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RawToken {
-    status_code: Option<serde_json::Value>,
-    access_key_id: Option<String>,
-    access_key_secret: Option<String>,
-    security_token: Option<String>,
-    expiration: Option<String>,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    bucket: Option<String>,
-    region: Option<String>,
-    endpoint: Option<String>,
-    object_prefix: Option<String>,
-    callback: Option<serde_json::Value>,
 }
 
 const OP_TOKEN: &str = "GetToken";
@@ -146,7 +118,7 @@ const OP_TOKEN: &str = "GetToken";
 /// ```
 pub fn parse_token_response(http_status: u16, body: &str) -> Result<TokenResponse> {
     let fail = |msg: String| Error::new(ErrorKind::Credentials, OP_TOKEN, msg);
-    let raw: RawToken = serde_json::from_str(body).map_err(|e| {
+    let raw: oss_direct_wire::token::TokenAnswer = serde_json::from_str(body).map_err(|e| {
         let snippet: String = body.chars().take(80).collect();
         if http_status != 200 {
             fail(format!(
@@ -156,12 +128,7 @@ pub fn parse_token_response(http_status: u16, body: &str) -> Result<TokenRespons
             fail(format!("the app server's answer is not token JSON ({e})"))
         }
     })?;
-    let status = match &raw.status_code {
-        Some(serde_json::Value::Number(n)) => n.as_u64().map(|n| n as u16),
-        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    };
-    if status != Some(200) || http_status != 200 {
+    if raw.status_code != Some(200) || http_status != 200 {
         let code = raw.error_code.unwrap_or_else(|| "UnknownError".into());
         let msg = raw
             .error_message
@@ -192,13 +159,7 @@ pub fn parse_token_response(http_status: u16, body: &str) -> Result<TokenRespons
             security_token: Some(security_token),
             expiration: Some(expiration),
         },
-        hints: TokenHints {
-            bucket: raw.bucket,
-            region: raw.region,
-            endpoint: raw.endpoint,
-            object_prefix: raw.object_prefix,
-            callback: raw.callback,
-        },
+        hints: raw.hints,
     })
 }
 

@@ -1,7 +1,7 @@
 //! Where requests go: the regional endpoint, or an override; virtual-hosted or path style.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::sign::uri_encode;
+use oss_direct_wire::sign::uri_encode;
 
 /// An OSS endpoint: scheme, host (with port) and addressing style.
 #[derive(Debug, Clone, PartialEq, Eq)]

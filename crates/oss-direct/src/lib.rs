@@ -4,8 +4,9 @@
 //! - [`credentials`]: a redacted [`Credentials`] value, the [`CredentialsProvider`] trait, a
 //!   static provider and [`AuthServerCredentials`], which asks the app token server and
 //!   refreshes 5 minutes before expiry, once for all callers.
-//! - [`sign`]: V1 and V4 OSS signatures (header and presigned URL) and the STS RPC signature,
-//!   byte for byte as the official SDKs compute them.
+//! - Signing: V1 and V4 OSS signatures (header and presigned URL), byte for byte as the official
+//!   SDKs compute them, from `oss-direct-wire` (shared with oss-local and the token server); the
+//!   client signs every request and [`Client::presign_get`]-style URLs itself.
 //! - [`Client`]: PutObject streamed from disk, GetObject, HeadObject, DeleteObject,
 //!   ListObjectsV2, multipart operations, presigned URLs; timeouts, retries and a cap on
 //!   requests in flight.
@@ -45,7 +46,6 @@ pub mod process;
 pub mod progress;
 pub mod resumable;
 pub mod settings;
-pub mod sign;
 pub mod uploads;
 pub mod xml;
 
@@ -58,6 +58,7 @@ pub use credentials::{
 pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind, OssError, Result};
 pub use object::{GetOptions, ObjectMeta, PutOptions, UploadOutput};
+pub use oss_direct_wire::sign::SignatureVersion;
 pub use prepare::{
     prepare_bytes, prepare_file, PhotoFormat, PrepareLimits, PrepareOptions, PrepareReport,
     Prepared, Removed,
@@ -65,4 +66,3 @@ pub use prepare::{
 pub use progress::{Progress, ProgressFn};
 pub use resumable::{CancellationToken, ResumableOutput, UploadMode, UploadOptions};
 pub use settings::{Connection, Settings};
-pub use sign::SignatureVersion;

@@ -182,7 +182,7 @@ impl Client {
             .header("content-type", "application/xml")?
             .body(Body::Bytes(Bytes::from(body)));
         if let Some(cb) = callback {
-            req = cb.apply(req)?;
+            req = crate::callback::apply(cb, req)?;
         }
         let resp = self.send(req).await?;
         if callback.is_some() {

@@ -4,10 +4,10 @@
 use crate::client::{Body, Client, Request};
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{ProgressFn, Tracker};
-use crate::sign::{self, SignatureVersion};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::Method;
+use oss_direct_wire::sign::{self, SignatureVersion};
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -172,7 +172,7 @@ impl Client {
             });
         req.tracker = Some(tracker.clone());
         if let Some(cb) = &options.callback {
-            req = cb.apply(req)?;
+            req = crate::callback::apply(cb, req)?;
         }
         let resp = self.send(req).await?;
         let local = resp.sent_crc.unwrap_or(0);

@@ -4,7 +4,7 @@
 use crate::client::{Client, ClientConfig};
 use crate::credentials::{AuthServerCredentials, TokenHints};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sign::SignatureVersion;
+use oss_direct_wire::sign::SignatureVersion;
 use std::sync::Arc;
 
 /// User settings; empty fields are filled from the token server's hints.

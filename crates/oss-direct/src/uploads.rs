@@ -2,56 +2,10 @@
 
 use crate::credentials::AuthServerCredentials;
 use crate::error::{Error, ErrorKind, Result};
-use serde::{Deserialize, Serialize};
 
 const OP: &str = "ListUploads";
 
-/// One upload the app server learnt of through an OSS upload callback.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RecordedUpload {
-    /// The server's id for the record.
-    pub id: String,
-    /// The signed-in user it belongs to (none when the server checks no identity).
-    #[serde(default)]
-    pub user: Option<String>,
-    /// Bucket.
-    pub bucket: String,
-    /// Object name.
-    pub key: String,
-    /// ETag.
-    #[serde(rename = "ETag")]
-    pub etag: String,
-    /// Bytes.
-    #[serde(default)]
-    pub size: Option<u64>,
-    /// Content-Type.
-    #[serde(default)]
-    pub content_type: Option<String>,
-    /// Image width, for images.
-    #[serde(default)]
-    pub image_width: Option<u64>,
-    /// Image height, for images.
-    #[serde(default)]
-    pub image_height: Option<u64>,
-    /// Image format, for images.
-    #[serde(default)]
-    pub image_format: Option<String>,
-    /// When it was recorded (RFC 3339).
-    pub uploaded_at: String,
-}
-
-/// One page of `GET /uploads`, newest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct UploadsPage {
-    /// The uploads.
-    #[serde(default)]
-    pub uploads: Vec<RecordedUpload>,
-    /// Pass as `after` for the next page; `None` on the last.
-    #[serde(default)]
-    pub next_after: Option<String>,
-}
+pub use oss_direct_wire::uploads::{RecordedUpload, UploadsPage};
 
 /// `http://host:7080/?scope=write` -> `http://host:7080/uploads`.
 fn uploads_url(token_url: &str) -> Result<url::Url> {

@@ -522,7 +522,8 @@ async fn upload_callbacks_tell_the_app_server_or_say_they_could_not() {
         .callback
         .clone()
         .expect("the token server hints a callback");
-    let callback = oss_direct::Callback::from_hint(&hint).unwrap();
+    hint.validate().unwrap();
+    let callback = hint;
     let c = conn.client.clone();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("clip.bin");

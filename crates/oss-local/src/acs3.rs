@@ -1,6 +1,6 @@
 //! The V3 signature of Alibaba Cloud's newer SDKs (`Authorization: ACS3-HMAC-SHA256
 //! Credential=..,SignedHeaders=..,Signature=..`), as `alibabacloud_sts20150401` sends it.
-//! `oss_direct::sign` has no V3 signer, so the canonical form lives here.
+//! `oss_direct_wire::sign` has no V3 signer, so the canonical form lives here.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -56,7 +56,7 @@ pub(crate) fn canonical_request(
     q.sort();
     let query = q
         .iter()
-        .map(|(k, v)| format!("{k}={}", oss_direct::sign::uri_encode(v, false)))
+        .map(|(k, v)| format!("{k}={}", oss_direct_wire::sign::uri_encode(v, false)))
         .collect::<Vec<_>>()
         .join("&");
     let mut names: Vec<&String> = signed_headers.iter().collect();

@@ -182,7 +182,7 @@ fn fill(cb: &Callback, values: &[(&str, String)]) -> String {
                 out.push_str(&serde_json::Value::String(value).to_string());
             }
         } else {
-            out.push_str(&oss_direct::sign::uri_encode(&value, false));
+            out.push_str(&oss_direct_wire::sign::uri_encode(&value, false));
         }
         rest = &after[end + 1..];
     }

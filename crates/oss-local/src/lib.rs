@@ -21,7 +21,6 @@ mod auth;
 mod body;
 mod bucket;
 mod callback;
-mod condition;
 mod config;
 mod faults;
 mod img;
@@ -29,7 +28,8 @@ mod list;
 mod multipart;
 mod object;
 mod oss;
-pub mod policy;
+/// The RAM policy grammar and evaluation (shared with the token server).
+pub use oss_direct_wire::policy;
 mod server;
 mod storage;
 mod sts;

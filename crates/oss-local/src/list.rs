@@ -12,7 +12,7 @@ use http::Response;
 /// URL-encodes a name when the client asked for `encoding-type=url`.
 pub(crate) fn encode_name(name: &str, url: bool) -> String {
     if url {
-        oss_direct::sign::uri_encode(name, true)
+        oss_direct_wire::sign::uri_encode(name, true)
     } else {
         name.to_string()
     }

@@ -3,7 +3,7 @@
 use crate::auth::Principal;
 use crate::body::RequestBody;
 use crate::oss::Target;
-use crate::policy::Context;
+use oss_direct_wire::policy::Context;
 use crate::server::{Resp, State};
 use crate::storage::{guess_content_type, now_secs, ObjectMeta};
 use crate::xml::OssError;

@@ -4,7 +4,7 @@
 use crate::body::RequestBody;
 use crate::config::{Options, Role, User};
 use crate::faults::Faults;
-use crate::policy::Policy;
+use oss_direct_wire::policy::Policy;
 use crate::storage::Storage;
 use crate::token::TokenKey;
 use axum::body::Body;

@@ -3,13 +3,13 @@
 
 use crate::acs3;
 use crate::body::RequestBody;
-use crate::policy::{allowed_by_all, Policy, MAX_SESSION_POLICY_LEN};
+use oss_direct_wire::policy::{allowed_by_all, Policy, MAX_SESSION_POLICY_LEN};
 use crate::server::{Resp, State};
 use crate::token::{Claims, TokenKey};
 use crate::xml::XmlWriter;
 use axum::body::Body;
 use http::{Method, Response};
-use oss_direct::sign::{rpc_signature, rpc_string_to_sign};
+use oss_direct_wire::sign::{rpc_signature, rpc_string_to_sign};
 use serde_json::json;
 use std::collections::BTreeMap;
 use time::macros::format_description;

@@ -97,13 +97,13 @@ async fn signature_key_token_and_time_failures() {
     }
     // V4 scope naming another region.
     let mut req = Req::new("GET", B, Some("uploads/a"));
-    oss_direct::sign::sign_v4(
+    oss_direct_wire::sign::sign_v4(
         "GET",
         Some(B),
         Some("uploads/a"),
         &[],
         &mut req.headers,
-        oss_direct::sign::SigningCredentials {
+        oss_direct_wire::sign::SigningCredentials {
             access_key_id: &good.ak,
             access_key_secret: &good.secret,
             security_token: good.token.as_deref(),
@@ -131,13 +131,13 @@ async fn v4_header_with_either_comma_style_and_additional_headers() {
     assert_eq!(r.status, 200);
     for sep in [",", ", "] {
         let mut req = Req::new("GET", B, Some("k"));
-        oss_direct::sign::sign_v4(
+        oss_direct_wire::sign::sign_v4(
             "GET",
             Some(B),
             Some("k"),
             &[],
             &mut req.headers,
-            oss_direct::sign::SigningCredentials {
+            oss_direct_wire::sign::SigningCredentials {
                 access_key_id: &c.ak,
                 access_key_secret: &c.secret,
                 security_token: c.token.as_deref(),
@@ -149,7 +149,7 @@ async fn v4_header_with_either_comma_style_and_additional_headers() {
         let host = run.oss_addr.to_string();
         req.headers.insert("host", host.parse().unwrap());
         let add = vec!["host".to_string()];
-        let signable = oss_direct::sign::SignableRequest {
+        let signable = oss_direct_wire::sign::SignableRequest {
             method: "GET",
             bucket: Some(B),
             key: Some("k"),
@@ -157,13 +157,13 @@ async fn v4_header_with_either_comma_style_and_additional_headers() {
             headers: &req.headers,
         };
         let ts = req.headers["x-oss-date"].to_str().unwrap().to_string();
-        let scope = oss_direct::sign::v4_scope(&ts[..8], REGION);
-        let sts = oss_direct::sign::v4_string_to_sign(
-            &oss_direct::sign::v4_canonical_request(&signable, &add),
+        let scope = oss_direct_wire::sign::v4_scope(&ts[..8], REGION);
+        let sts = oss_direct_wire::sign::v4_string_to_sign(
+            &oss_direct_wire::sign::v4_canonical_request(&signable, &add),
             &ts,
             &scope,
         );
-        let sig = oss_direct::sign::v4_signature(&c.secret, &ts[..8], REGION, &sts);
+        let sig = oss_direct_wire::sign::v4_signature(&c.secret, &ts[..8], REGION, &sts);
         let auth = format!(
             "OSS4-HMAC-SHA256 Credential={}/{scope}{sep}AdditionalHeaders=host{sep}Signature={sig}",
             c.ak

@@ -198,13 +198,13 @@ async fn options_from_a_json_config() {
     };
     let mut req = Req::new("PUT", "my-bucket", Some("k")).body("v");
     req.headers.insert("content-length", "1".parse().unwrap());
-    oss_direct::sign::sign_v4(
+    oss_direct_wire::sign::sign_v4(
         "PUT",
         Some("my-bucket"),
         Some("k"),
         &[],
         &mut req.headers,
-        oss_direct::sign::SigningCredentials {
+        oss_direct_wire::sign::SigningCredentials {
             access_key_id: &c.ak,
             access_key_secret: &c.secret,
             security_token: None,

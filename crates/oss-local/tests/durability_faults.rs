@@ -99,13 +99,13 @@ async fn injected_failures_cuts_and_latency() {
     let mut req = Req::new("PUT", B, Some("cut")).body(data(100_000, 1));
     req.headers
         .insert("content-length", "100000".parse().unwrap());
-    oss_direct::sign::sign_v1(
+    oss_direct_wire::sign::sign_v1(
         "PUT",
         Some(B),
         Some("cut"),
         &[],
         &mut req.headers,
-        oss_direct::sign::SigningCredentials {
+        oss_direct_wire::sign::SigningCredentials {
             access_key_id: &c.ak,
             access_key_secret: &c.secret,
             security_token: None,
@@ -137,13 +137,13 @@ async fn injected_failures_cuts_and_latency() {
     assert_eq!(r.status, 200);
     run.faults().cut_after("GetObject", 100_000, 1);
     let mut h = http::HeaderMap::new();
-    oss_direct::sign::sign_v1(
+    oss_direct_wire::sign::sign_v1(
         "GET",
         Some(B),
         Some("dl"),
         &[],
         &mut h,
-        oss_direct::sign::SigningCredentials {
+        oss_direct_wire::sign::SigningCredentials {
             access_key_id: &c.ak,
             access_key_secret: &c.secret,
             security_token: None,
@@ -170,13 +170,13 @@ async fn injected_failures_cuts_and_latency() {
         .build()
         .unwrap();
     let mut h = http::HeaderMap::new();
-    oss_direct::sign::sign_v1(
+    oss_direct_wire::sign::sign_v1(
         "GET",
         Some(B),
         Some("f"),
         &[],
         &mut h,
-        oss_direct::sign::SigningCredentials {
+        oss_direct_wire::sign::SigningCredentials {
             access_key_id: &c.ak,
             access_key_secret: &c.secret,
             security_token: None,

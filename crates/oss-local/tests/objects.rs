@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use oss_direct::sign::{self, SigningCredentials};
+use oss_direct_wire::sign::{self, SigningCredentials};
 use oss_local::DEMO_BUCKET as B;
 
 #[tokio::test]

@@ -152,10 +152,10 @@ async fn assume_role_by_get_query() {
     ] {
         p.insert(k.to_string(), v.to_string());
     }
-    let sts = oss_direct::sign::rpc_string_to_sign("GET", &p);
+    let sts = oss_direct_wire::sign::rpc_string_to_sign("GET", &p);
     p.insert(
         "Signature".into(),
-        oss_direct::sign::rpc_signature(DEMO_ACCESS_KEY_SECRET, &sts),
+        oss_direct_wire::sign::rpc_signature(DEMO_ACCESS_KEY_SECRET, &sts),
     );
     let pairs: Vec<(String, String)> = p.into_iter().collect();
     let u = format!("{}/?{}", run.sts_endpoint(), query_string(&pairs));
@@ -193,10 +193,10 @@ async fn format_xml_answers_xml() {
     ] {
         p.insert(k.to_string(), v.to_string());
     }
-    let sts = oss_direct::sign::rpc_string_to_sign("GET", &p);
+    let sts = oss_direct_wire::sign::rpc_string_to_sign("GET", &p);
     p.insert(
         "Signature".into(),
-        oss_direct::sign::rpc_signature(DEMO_ACCESS_KEY_SECRET, &sts),
+        oss_direct_wire::sign::rpc_signature(DEMO_ACCESS_KEY_SECRET, &sts),
     );
     let pairs: Vec<(String, String)> = p.into_iter().collect();
     let u = format!("{}/?{}", run.sts_endpoint(), query_string(&pairs));

@@ -110,7 +110,7 @@ impl Loader<'_> {
             }
         };
         let body = match map.get("Body") {
-            None | Some(Value::Null) => body_type.default_body().to_string(),
+            None | Some(Value::Null) => crate::callback::default_body(body_type).to_string(),
             Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
             Some(other) => {
                 return Err(self.err(

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use http::StatusCode;
-use oss_direct::sign::{rpc_signature, rpc_string_to_sign};
+use oss_direct_wire::sign::{rpc_signature, rpc_string_to_sign};
 use serde_json::{json, Value};
 
 /// The RAM user the stand-in STS knows.
@@ -245,9 +245,8 @@ pub fn closed_port() -> u16 {
 
 use axum::routing::get;
 use base64::Engine as _;
-use md5::{Digest, Md5};
 use rsa::pkcs8::DecodePrivateKey;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use rsa::RsaPrivateKey;
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 pub const KEY_PATH: &str = "/-/callback-public-key.pem";
@@ -307,15 +306,8 @@ pub fn oss_signature(key: &RsaPrivateKey, path_and_query: &str, body: &str) -> S
         Some((p, q)) => (p, Some(q)),
         None => (path_and_query, None),
     };
-    let mut message: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
-    if let Some(q) = query {
-        message.push(b'?');
-        message.extend_from_slice(q.as_bytes());
-    }
-    message.push(b'\n');
-    message.extend_from_slice(body.as_bytes());
-    let digest = Md5::digest(&message);
-    b64(key.sign(Pkcs1v15Sign::new::<Md5>(), &digest).unwrap())
+    let message = oss_direct_wire::callback::string_to_sign(path, query, body.as_bytes());
+    b64(oss_direct_wire::callback::signature::sign(key, &message).unwrap())
 }
 
 /// A form callback body as OSS fills the default template.

@@ -5,7 +5,7 @@ mod resize;
 mod watermark;
 
 use crate::auth::Principal;
-use crate::policy::Context;
+use oss_direct_wire::policy::Context;
 use crate::server::{Resp, State};
 use crate::storage::ObjectMeta;
 use crate::xml::OssError;

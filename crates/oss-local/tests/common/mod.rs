@@ -1,9 +1,9 @@
 //! Helpers for the raw-HTTP tests: a demo server on a temp dir, request signing with
-//! `oss_direct::sign`, and STS AssumeRole.
+//! `oss_direct_wire::sign`, and STS AssumeRole.
 #![allow(dead_code)]
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use oss_direct::sign::{self, SigningCredentials};
+use oss_direct_wire::sign::{self, SigningCredentials};
 use oss_local::{Options, Running, DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_ROLE_ARN};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 fn vectors() -> Value {
     serde_json::from_str(include_str!(
-        "../../tests/fixtures/official-sdk-vectors.json"
+        "../../../oss-direct/tests/fixtures/official-sdk-vectors.json"
     ))
     .unwrap()
 }
