@@ -46,6 +46,8 @@ class Stack:
         info = wait_until(lambda: json.loads(ready.read_text()), what="oss-local")
         self.oss = info["oss_endpoint"]
         self.sts = info["sts_endpoint"]
+        # The faults route wants oss-local's admin token (from its ready file) in a header.
+        self.admin_token = info.get("admin_token")
         port = free_port()
         config = {
             "AccessKeyID": "LTAI5tLocalDemoKey",
@@ -77,8 +79,11 @@ class Stack:
         return p
 
     def fault(self, spec):
+        headers = {"content-type": "application/json"}
+        if self.admin_token:
+            headers["x-oss-local-admin-token"] = self.admin_token
         req = urllib.request.Request(self.oss + "/-/faults", data=json.dumps(spec).encode(),
-                                     headers={"content-type": "application/json"}, method="POST")
+                                     headers=headers, method="POST")
         assert urllib.request.urlopen(req).status in (200, 204)
 
     def stop(self):

@@ -50,7 +50,7 @@ async function serverWarning() {
   let warning = null;
   try { warning = url ? await call('server_url_warning', { url }) : null; } catch { /* none */ }
   if ($('server-url').value.trim() !== url) return; // the field changed meanwhile
-  $('server-warning').textContent = warning ? `Warning: ${warning}.` : '';
+  $('server-warning').textContent = warning ? `Warning: ${warning}` : '';
   $('server-warning').hidden = !warning;
 }
 $('server-url').addEventListener('input', serverWarning);
