@@ -122,6 +122,24 @@ impl Drop for Running {
     }
 }
 
+/// Runs an `x-oss-process` chain on image bytes as GetObject does, with every watermark image
+/// key naming `mark` (for the fuzz targets). `Ok` is the answer's content type and bytes, `Err`
+/// the HTTP status and OSS error code.
+#[doc(hidden)]
+pub fn process_image(
+    source: &[u8],
+    process: &str,
+    mark: &[u8],
+) -> Result<(&'static str, Vec<u8>), (u16, String)> {
+    let run = || {
+        let actions = img::parse(process)?;
+        img::process(source, &actions, &|_key| Ok(mark.to_vec()))
+    };
+    run()
+        .map(|o| (o.content_type, o.bytes))
+        .map_err(|e| (e.status.as_u16(), e.code))
+}
+
 fn valid_bucket_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
         && name
@@ -202,6 +220,7 @@ pub async fn start(opts: Options) -> Result<Running, Error> {
         oss_public_addr,
         nonces: Mutex::new(HashMap::new()),
         upload_locks: Mutex::new(HashMap::new()),
+        img_jobs: tokio::sync::Semaphore::new(img::CONCURRENT_JOBS),
     });
     let (stop, stop_rx) = watch::channel(false);
     let tasks = vec![

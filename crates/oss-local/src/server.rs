@@ -36,6 +36,8 @@ pub(crate) struct State {
     pub callback_key: crate::callback::CallbackKey,
     /// Where callback receivers fetch the public key (the OSS address, loopback if unspecified).
     pub oss_public_addr: SocketAddr,
+    /// Turns for image processing jobs (at most `img::CONCURRENT_JOBS` at once).
+    pub img_jobs: tokio::sync::Semaphore,
     /// Serialises Complete/Abort of one upload id.
     pub upload_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }

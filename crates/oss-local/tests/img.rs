@@ -190,3 +190,133 @@ async fn watermarks_change_the_expected_corner() {
     assert_eq!((r.status, r.code()), (400, "WatermarkError".into()));
     run.shutdown().await;
 }
+
+fn gray_png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::GrayImage::from_pixel(w, h, image::Luma([128]));
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// A PNG whose header claims `w` x `h` pixels, with a tiny (wrong) IDAT: a decompression-bomb
+/// shape the decoder must refuse from the header alone.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut real = gray_png(1, 1);
+    // IHDR data starts at byte 16: width, height (big-endian); fix the CRC after it.
+    real[16..20].copy_from_slice(&w.to_be_bytes());
+    real[20..24].copy_from_slice(&h.to_be_bytes());
+    let crc = crc32(&real[12..29]);
+    real[29..33].copy_from_slice(&crc.to_be_bytes());
+    real
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// Issue 11, item 3: `m_fill` on a 1x16384 image with `w_4096,h_1,limit_0` used to plan a
+/// 4096 x 67,108,864 intermediate (275 GB) whose allocation aborted the whole process. Now the
+/// source is cropped first, so the answer is the 4096x1 image OSS gives, and oversized requests
+/// of every other kind are a 400 while the server stays up.
+#[tokio::test]
+async fn oversized_image_requests_are_refused_and_never_abort_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let c = Creds::user();
+    let put = |key: &'static str, body: Vec<u8>| {
+        let run = &run;
+        let c = &c;
+        async move {
+            let r = send(run, Req::new("PUT", B, Some(key)).body(body), c, Sig::V1).await;
+            assert_eq!(r.status, 200, "{key}: {}", r.text());
+        }
+    };
+    put("tall.png", gray_png(1, 16384)).await;
+    let r = get_processed(
+        &run,
+        &c,
+        "tall.png",
+        "image/resize,m_fill,w_4096,h_1,limit_0",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let img = image::load_from_memory(&r.body).unwrap();
+    assert_eq!((img.width(), img.height()), (4096, 1));
+
+    // Every other way of asking for too much is a 400 with an OSS code.
+    let (text, tall) = (
+        URL_SAFE_NO_PAD.encode("x"),
+        URL_SAFE_NO_PAD.encode("tall.png"),
+    );
+    for (process, code) in [
+        ("image/resize,m_pad,w_4096,limit_0", "InvalidArgument"),
+        (
+            "image/resize,m_mfit,w_4096,h_4096,limit_0",
+            "InvalidArgument",
+        ),
+        ("image/resize,p_1000,limit_0", "InvalidArgument"),
+        (
+            "image/resize,m_fixed,w_16384,h_16384,limit_0",
+            "InvalidArgument",
+        ),
+        (
+            &*format!("image/watermark,image_{tall},g_nw"),
+            "WatermarkError",
+        ),
+        (
+            &*format!("image/{}", ["resize,w_1"; 40].join("/")),
+            "InvalidArgument",
+        ),
+        (
+            &*format!("image/watermark,text_{text}/").repeat(30),
+            "InvalidArgument",
+        ),
+    ] {
+        let r = get_processed(&run, &c, "tall.png", process).await;
+        assert_eq!((r.status, r.code()), (400, code.to_string()), "{process}");
+    }
+
+    // A header claiming 60000 x 60000 pixels is refused before anything is decoded.
+    put("bomb.png", png_claiming(60_000, 60_000)).await;
+    for process in ["image/resize,w_10", "image/info", "image/format,jpg"] {
+        let r = get_processed(&run, &c, "bomb.png", process).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "ImageTooLarge".into()),
+            "{process}"
+        );
+    }
+    // ... also as a watermark.
+    put("small.png", gray_png(50, 50)).await;
+    let bomb = URL_SAFE_NO_PAD.encode("bomb.png");
+    let r = get_processed(
+        &run,
+        &c,
+        "small.png",
+        &format!("image/watermark,image_{bomb}"),
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (400, "WatermarkError".into()));
+
+    // Duplicates are applied once: the same resize twice is one resize.
+    let r = get_processed(&run, &c, "small.png", "image/resize,w_10/resize,w_10").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Still alive, still answering.
+    let r = get_processed(&run, &c, "small.png", "image/resize,w_20").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(image::load_from_memory(&r.body).unwrap().width(), 20);
+    run.shutdown().await;
+}

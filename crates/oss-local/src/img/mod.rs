@@ -5,16 +5,113 @@ mod resize;
 mod watermark;
 
 use crate::auth::Principal;
-use oss_direct_wire::policy::Context;
 use crate::server::{Resp, State};
 use crate::storage::ObjectMeta;
 use crate::xml::OssError;
 use axum::body::Body;
 use image::{DynamicImage, ImageFormat};
+use oss_direct_wire::policy::Context;
 use std::io::Read;
 
 /// Largest source image IMG takes (20 MB).
 const MAX_SOURCE: u64 = 20 * 1024 * 1024;
+/// Longest side of a source image (OSS's figure).
+const MAX_SOURCE_SIDE: u32 = 30_000;
+/// Most pixels of a source image (OSS allows 250 million; a dev tool keeps memory lower).
+const MAX_SOURCE_PIXELS: u64 = 50_000_000;
+/// Longest side and most pixels of a watermark image.
+const MAX_MARK_SIDE: u32 = 4096;
+const MAX_MARK_PIXELS: u64 = 4096 * 4096;
+/// Most bytes any one decoder may allocate.
+const MAX_DECODER_ALLOC: u64 = 512 * 1024 * 1024;
+/// Most actions in one `x-oss-process` chain.
+const MAX_ACTIONS: usize = 16;
+/// Image jobs run at once; more wait for a turn.
+pub(crate) const CONCURRENT_JOBS: usize = 2;
+
+/// Bounds for decoding one image, and the error for one beyond them.
+#[derive(Clone, Copy)]
+pub(crate) struct Bounds {
+    max_side: u32,
+    max_pixels: u64,
+    too_large: fn() -> OssError,
+}
+
+/// Bounds of a source image.
+pub(crate) const SOURCE: Bounds = Bounds {
+    max_side: MAX_SOURCE_SIDE,
+    max_pixels: MAX_SOURCE_PIXELS,
+    too_large: || {
+        OssError::new(
+            400,
+            "ImageTooLarge",
+            "The source image is larger than 30000 pixels on a side or 50 million pixels.",
+        )
+    },
+};
+
+/// Bounds of a watermark image.
+pub(crate) const MARK: Bounds = Bounds {
+    max_side: MAX_MARK_SIDE,
+    max_pixels: MAX_MARK_PIXELS,
+    too_large: || {
+        OssError::new(
+            400,
+            "WatermarkError",
+            "The watermark image is larger than 4096x4096 pixels.",
+        )
+    },
+};
+
+fn reader(bytes: &[u8]) -> Result<image::ImageReader<std::io::Cursor<&[u8]>>, OssError> {
+    image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()
+        .filter(|r| r.format().is_some())
+        .ok_or_else(unsupported)
+}
+
+fn unsupported() -> OssError {
+    OssError::new(
+        400,
+        "BadRequest",
+        "The source image format is not supported.",
+    )
+}
+
+/// The format and size an image's header announces, refused beyond `bounds`.
+pub(crate) fn dimensions(
+    bytes: &[u8],
+    bounds: Bounds,
+) -> Result<(ImageFormat, u32, u32), OssError> {
+    let r = reader(bytes)?;
+    let format = r.format().ok_or_else(unsupported)?;
+    let (w, h) = r.into_dimensions().map_err(|_| unsupported())?;
+    if w > bounds.max_side || h > bounds.max_side || w as u64 * h as u64 > bounds.max_pixels {
+        return Err((bounds.too_large)());
+    }
+    Ok((format, w, h))
+}
+
+/// Decodes an image within `bounds` (checked from the header first) and the decoder's
+/// allocation limit.
+pub(crate) fn decode(
+    bytes: &[u8],
+    bounds: Bounds,
+) -> Result<(ImageFormat, DynamicImage), OssError> {
+    let (format, _, _) = dimensions(bytes, bounds)?;
+    let mut r = reader(bytes)?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(bounds.max_side);
+    limits.max_image_height = Some(bounds.max_side);
+    limits.max_alloc = Some(MAX_DECODER_ALLOC);
+    r.limits(limits);
+    let img = r.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => (bounds.too_large)(),
+        _ => unsupported(),
+    })?;
+    Ok((format, img))
+}
 
 /// One `name,k_v,k_v` action of the chain.
 #[derive(Debug, Clone)]
@@ -53,7 +150,8 @@ pub(crate) fn bad(message: &str) -> OssError {
     OssError::new(400, "InvalidArgument", message)
 }
 
-/// Parses `image/a,k_v/b,k_v`.
+/// Parses `image/a,k_v/b,k_v`: at most [`MAX_ACTIONS`] actions; an action repeated verbatim
+/// is applied once.
 pub(crate) fn parse(process: &str) -> Result<Vec<Action>, OssError> {
     let mut segs = process.split('/');
     if segs.next() != Some("image") {
@@ -61,8 +159,17 @@ pub(crate) fn parse(process: &str) -> Result<Vec<Action>, OssError> {
             "Only image processing (x-oss-process=image/...) is supported.",
         ));
     }
-    let mut actions = Vec::new();
-    for seg in segs.filter(|s| !s.is_empty()) {
+    let segs: Vec<&str> = segs.filter(|s| !s.is_empty()).collect();
+    if segs.len() > MAX_ACTIONS {
+        return Err(bad(&format!(
+            "At most {MAX_ACTIONS} image actions may be chained."
+        )));
+    }
+    let mut actions: Vec<Action> = Vec::new();
+    for (i, seg) in segs.iter().enumerate() {
+        if segs[..i].contains(seg) {
+            continue;
+        }
         let mut items = seg.split(',');
         let name = items.next().unwrap_or("").to_string();
         let mut params = Vec::new();
@@ -116,30 +223,20 @@ pub(crate) fn process(
     actions: &[Action],
     load_watermark: &dyn Fn(&str) -> Result<Vec<u8>, OssError>,
 ) -> Result<Output, OssError> {
-    let unsupported = || {
-        OssError::new(
-            400,
-            "BadRequest",
-            "The source image format is not supported.",
-        )
-    };
-    let src_format = image::guess_format(source).map_err(|_| unsupported())?;
     if actions.iter().any(|a| a.name == "info") {
-        let img =
-            image::load_from_memory_with_format(source, src_format).map_err(|_| unsupported())?;
+        let (src_format, width, height) = dimensions(source, SOURCE)?;
         let info = serde_json::json!({
             "FileSize": {"value": source.len().to_string()},
             "Format": {"value": format_name(src_format)},
-            "ImageHeight": {"value": img.height().to_string()},
-            "ImageWidth": {"value": img.width().to_string()},
+            "ImageHeight": {"value": height.to_string()},
+            "ImageWidth": {"value": width.to_string()},
         });
         return Ok(Output {
             bytes: info.to_string().into_bytes(),
             content_type: "application/json",
         });
     }
-    let mut img: DynamicImage =
-        image::load_from_memory_with_format(source, src_format).map_err(|_| unsupported())?;
+    let (src_format, mut img) = decode(source, SOURCE)?;
     let mut out_format = src_format;
     let mut quality: u8 = 90;
     for a in actions {
@@ -219,6 +316,8 @@ pub(crate) async fn respond(
             "The source image exceeds 20 MB.",
         ));
     }
+    // Image jobs take their turn; the memory of each is bounded by the limits above.
+    let _turn = state.img_jobs.acquire().await.map_err(OssError::internal)?;
     // A watermark image must be readable by the caller too.
     let mut marks: Vec<(String, Vec<u8>)> = Vec::new();
     for a in actions.iter().filter(|a| a.name == "watermark") {
@@ -240,18 +339,24 @@ pub(crate) async fn respond(
                     "Access denied by authorizer's policy.",
                 ));
             }
-            let (_, mut f) = state.storage.open_data(bucket, &key)?.ok_or_else(|| {
+            if marks.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            let (mark_meta, f) = state.storage.open_data(bucket, &key)?.ok_or_else(|| {
                 OssError::new(400, "WatermarkError", "The watermark image does not exist.")
             })?;
+            if mark_meta.size > MAX_SOURCE {
+                return Err((MARK.too_large)());
+            }
             let mut buf = Vec::new();
-            f.read_to_end(&mut buf)?;
+            f.take(MAX_SOURCE).read_to_end(&mut buf)?;
             marks.push((key, buf));
         }
     }
     let mut file = file;
     let out = tokio::task::spawn_blocking(move || -> Result<Output, OssError> {
         let mut source = Vec::new();
-        file.read_to_end(&mut source)?;
+        (&mut file).take(MAX_SOURCE).read_to_end(&mut source)?;
         let load = |key: &str| {
             marks
                 .iter()

@@ -15,7 +15,23 @@ fn scaled(w: u32, h: u32, k: f64) -> (u32, u32) {
     )
 }
 
+/// Largest output area (pixels) of a resize, at every step.
+const MAX_OUT_PIXELS: u64 = 4096 * 4096;
+
+/// Refuses a size over [`MAX_SIDE`] on a side or [`MAX_OUT_PIXELS`] in area.
+fn check_size(w: u32, h: u32) -> Result<(), OssError> {
+    if w as i64 > MAX_SIDE || h as i64 > MAX_SIDE || (w as u64) * (h as u64) > MAX_OUT_PIXELS {
+        return Err(bad(
+            "The target image is larger than 4096x4096 pixels or 16384 on a side.",
+        ));
+    }
+    Ok(())
+}
+
 /// The target size for `(ow, oh)` under the action's parameters, and the canvas for fill/pad.
+///
+/// Every size the plan makes is bounded ([`check_size`]): `m_fill` crops the source to the
+/// target's aspect ratio first, so no scaled intermediate is ever larger than the answer.
 pub(crate) fn plan(ow: u32, oh: u32, a: &Action) -> Result<Plan, OssError> {
     let mode = a.get("m").unwrap_or("lfit");
     let mut w = a.int("w", 1..=MAX_SIDE)?.map(|v| v as u32);
@@ -29,7 +45,7 @@ pub(crate) fn plan(ow: u32, oh: u32, a: &Action) -> Result<Plan, OssError> {
     }
     if let Some(p) = p {
         let (tw, th) = scaled(ow, oh, p as f64 / 100.0);
-        return Ok(Plan::checked(ow, oh, tw, th, None, limit));
+        return Plan::checked(ow, oh, tw, th, None, limit);
     }
     // l/s name the longer and shorter side of the source.
     if l.is_some() || s.is_some() {
@@ -38,26 +54,20 @@ pub(crate) fn plan(ow: u32, oh: u32, a: &Action) -> Result<Plan, OssError> {
         w = w.or(lw);
         h = h.or(lh);
     }
-    if w.is_none() && h.is_none() {
-        return Err(OssError::new(
-            400,
-            "MissingArgument",
-            "resize needs w, h, l, s or p.",
-        ));
-    }
     let kw = w.map(|w| w as f64 / ow as f64);
     let kh = h.map(|h| h as f64 / oh as f64);
-    let fit = match (kw, kh) {
-        (Some(a), Some(b)) => a.min(b),
-        (Some(a), None) | (None, Some(a)) => a,
-        _ => unreachable!("checked above"),
+    let (fit, cover) = match (kw, kh) {
+        (Some(a), Some(b)) => (a.min(b), a.max(b)),
+        (Some(a), None) | (None, Some(a)) => (a, a),
+        (None, None) => {
+            return Err(OssError::new(
+                400,
+                "MissingArgument",
+                "resize needs w, h, l, s or p.",
+            ))
+        }
     };
-    let cover = match (kw, kh) {
-        (Some(a), Some(b)) => a.max(b),
-        (Some(a), None) | (None, Some(a)) => a,
-        _ => unreachable!("checked above"),
-    };
-    let plan = match mode {
+    match mode {
         "lfit" => {
             let (tw, th) = scaled(ow, oh, fit);
             Plan::checked(ow, oh, tw, th, None, limit)
@@ -66,64 +76,82 @@ pub(crate) fn plan(ow: u32, oh: u32, a: &Action) -> Result<Plan, OssError> {
             let (tw, th) = scaled(ow, oh, cover);
             Plan::checked(ow, oh, tw, th, None, limit)
         }
-        "fill" => {
-            let (tw, th) = scaled(ow, oh, cover);
-            let canvas = (w.unwrap_or(tw), h.unwrap_or(th));
-            Plan::checked(
-                ow,
-                oh,
-                tw,
-                th,
-                Some(Canvas::Crop(canvas.0, canvas.1)),
-                limit,
-            )
-        }
+        "fill" => fill_plan(ow, oh, w, h, cover, limit),
         "pad" => {
             let (tw, th) = scaled(ow, oh, fit);
-            let canvas = (w.unwrap_or(tw), h.unwrap_or(th));
-            Plan::checked(ow, oh, tw, th, Some(Canvas::Pad(canvas.0, canvas.1)), limit)
+            let (cw, ch) = (w.unwrap_or(tw), h.unwrap_or(th));
+            check_size(cw, ch)?;
+            let mut plan = Plan::checked(ow, oh, tw.min(cw), th.min(ch), None, limit)?;
+            plan.pad = Some((cw, ch));
+            Ok(plan)
         }
         _ => {
             let tw = w.unwrap_or_else(|| scaled(ow, oh, fit).0);
             let th = h.unwrap_or_else(|| scaled(ow, oh, fit).1);
             Plan::checked(ow, oh, tw, th, None, limit)
         }
-    };
-    let (cw, ch) = plan.final_size();
-    if (cw as u64) * (ch as u64) > 4096 * 4096 {
-        return Err(bad("The target image is larger than 4096x4096 pixels."));
     }
+}
+
+/// `m_fill`: the centred part of the source with the target's aspect ratio, scaled to the
+/// target. The same pixels as "scale to cover, then crop", without the large intermediate.
+fn fill_plan(
+    ow: u32,
+    oh: u32,
+    w: Option<u32>,
+    h: Option<u32>,
+    cover: f64,
+    limit: bool,
+) -> Result<Plan, OssError> {
+    let (tw, th) = scaled(ow, oh, cover);
+    let (cw, ch) = (w.unwrap_or(tw).min(tw), h.unwrap_or(th).min(th));
+    let crop_w = ((cw as f64 / cover).round() as u32).clamp(1, ow);
+    let crop_h = ((ch as f64 / cover).round() as u32).clamp(1, oh);
+    let crop = (ow - crop_w) / 2;
+    let crop = (crop, (oh - crop_h) / 2, crop_w, crop_h);
+    let mut plan = Plan::checked(ow, oh, cw, ch, Some(crop), limit)?;
+    // limit_1 compares the scaled source, not the crop, with the source.
+    plan.keep = limit && (tw > ow || th > oh);
     Ok(plan)
 }
 
-/// What to do after scaling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Canvas {
-    Crop(u32, u32),
-    Pad(u32, u32),
-}
-
-/// Scale to `(w, h)` then crop/pad, or keep the source when `keep`.
+/// Crop the source (m_fill), scale to `(w, h)`, then pad (m_pad); or keep the source when
+/// `keep`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Plan {
+    /// `(x, y, w, h)` of the source to use.
+    pub crop: Option<(u32, u32, u32, u32)>,
     pub w: u32,
     pub h: u32,
-    pub canvas: Option<Canvas>,
+    /// The canvas `(w, h)` the scaled image is centred on.
+    pub pad: Option<(u32, u32)>,
     pub keep: bool,
 }
 
 impl Plan {
-    fn checked(ow: u32, oh: u32, w: u32, h: u32, canvas: Option<Canvas>, limit: bool) -> Self {
+    fn checked(
+        ow: u32,
+        oh: u32,
+        w: u32,
+        h: u32,
+        crop: Option<(u32, u32, u32, u32)>,
+        limit: bool,
+    ) -> Result<Self, OssError> {
+        check_size(w, h)?;
         // limit_1 (the default): a result larger than the source returns the source.
         let keep = limit && (w > ow || h > oh);
-        Plan { w, h, canvas, keep }
+        Ok(Plan {
+            crop,
+            w,
+            h,
+            pad: None,
+            keep,
+        })
     }
 
+    #[cfg(test)]
     pub fn final_size(&self) -> (u32, u32) {
-        match self.canvas {
-            Some(Canvas::Crop(w, h)) | Some(Canvas::Pad(w, h)) => (w, h),
-            None => (self.w, self.h),
-        }
+        self.pad.unwrap_or((self.w, self.h))
     }
 }
 
@@ -132,25 +160,22 @@ pub(crate) fn apply(img: DynamicImage, a: &Action) -> Result<DynamicImage, OssEr
     if plan.keep {
         return Ok(img);
     }
-    let resized = img.resize_exact(plan.w, plan.h, FilterType::Triangle);
-    Ok(match plan.canvas {
-        None => resized,
-        Some(Canvas::Crop(cw, ch)) => {
-            let x = (plan.w.saturating_sub(cw)) / 2;
-            let y = (plan.h.saturating_sub(ch)) / 2;
-            resized.crop_imm(x, y, cw.min(plan.w), ch.min(plan.h))
-        }
-        Some(Canvas::Pad(cw, ch)) => {
-            let color = parse_color(a.get("color").unwrap_or("FFFFFF"))?;
-            let mut canvas = RgbaImage::from_pixel(cw, ch, color);
-            let x = (cw.saturating_sub(plan.w)) / 2;
-            let y = (ch.saturating_sub(plan.h)) / 2;
-            canvas
-                .copy_from(&resized.to_rgba8(), x, y)
-                .map_err(|e| OssError::internal(format!("pad: {e}")))?;
-            DynamicImage::ImageRgba8(canvas)
-        }
-    })
+    let source = match plan.crop {
+        Some((x, y, w, h)) => img.crop_imm(x, y, w, h),
+        None => img,
+    };
+    let resized = source.resize_exact(plan.w, plan.h, FilterType::Triangle);
+    let Some((cw, ch)) = plan.pad else {
+        return Ok(resized);
+    };
+    let color = parse_color(a.get("color").unwrap_or("FFFFFF"))?;
+    let mut canvas = RgbaImage::from_pixel(cw, ch, color);
+    let x = (cw.saturating_sub(plan.w)) / 2;
+    let y = (ch.saturating_sub(plan.h)) / 2;
+    canvas
+        .copy_from(&resized.to_rgba8(), x, y)
+        .map_err(|e| OssError::internal(format!("pad: {e}")))?;
+    Ok(DynamicImage::ImageRgba8(canvas))
 }
 
 /// `RRGGBB` hex.
@@ -203,5 +228,28 @@ mod tests {
         assert!(plan(10, 10, &act("w_0")).is_err());
         assert!(plan(10, 10, &act("m_zoom,w_5")).is_err());
         assert!(plan(10, 10, &act("limit_0")).is_err());
+    }
+
+    #[test]
+    fn no_step_is_larger_than_the_bounds() {
+        // The shape that used to plan a 4096 x 67,108,864 intermediate.
+        let p = plan(1, 16384, &act("m_fill,w_4096,h_1,limit_0")).unwrap();
+        assert_eq!((p.w, p.h, p.crop), (4096, 1, Some((0, 8191, 1, 1))));
+        assert_eq!(
+            plan(400, 200, &act("m_fill,w_100,h_100")).unwrap().crop,
+            Some((100, 0, 200, 200))
+        );
+        for bad in [
+            "m_pad,w_4096,limit_0",
+            "m_mfit,w_4096,h_4096,limit_0",
+            "p_1000,limit_0",
+            "m_fixed,w_16384,h_16384",
+        ] {
+            assert!(plan(1, 16384, &act(bad)).is_err(), "{bad}");
+        }
+        assert!(
+            plan(16384, 1, &act("p_1000")).is_err(),
+            "over 16384 on a side"
+        );
     }
 }

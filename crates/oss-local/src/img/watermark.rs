@@ -125,15 +125,17 @@ pub(crate) fn apply(
     if let Some(enc) = a.get("image") {
         let key = decode_key(enc)?;
         let bytes = load(&key)?;
-        let mark = image::load_from_memory(&bytes)
-            .map_err(|_| {
-                OssError::new(
+        let mark = match super::decode(&bytes, super::MARK) {
+            Ok((_, m)) => m.to_rgba8(),
+            Err(e) if e.code == "WatermarkError" => return Err(e),
+            Err(_) => {
+                return Err(OssError::new(
                     400,
                     "WatermarkError",
                     "The watermark image cannot be decoded.",
-                )
-            })?
-            .to_rgba8();
+                ))
+            }
+        };
         let (px, py) = position(
             g,
             base.width(),
