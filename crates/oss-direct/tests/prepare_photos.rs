@@ -478,3 +478,46 @@ fn options_that_change_nothing_upload_the_original() {
     };
     assert!(prepare_bytes(&jpeg, &big_edge).unwrap().data.is_none());
 }
+
+/// Writes the seeds of the `prepare` fuzz target (fuzz/seeds/prepare): small JPEG, PNG and
+/// WebP files with metadata, each behind a first byte that picks the options (see
+/// fuzz/fuzz_targets/prepare.rs). Run by hand:
+/// `cargo test -p oss-direct --test prepare_photos write_fuzz_seeds -- --ignored`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/prepare");
+    std::fs::create_dir_all(&dir).unwrap();
+    let small = picture(24, 16);
+    let jpeg = with_exif(&encode_jpeg(&small, 80), &exif_tiff(6, true));
+    let upright = with_exif(&encode_jpeg(&small, 80), &exif_tiff(1, true));
+    let mut png = Vec::new();
+    let mut enc = image::codecs::png::PngEncoder::new(&mut png);
+    enc.set_exif_metadata(exif_tiff(1, true)).unwrap();
+    enc.write_image(small.as_raw(), 24, 16, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut webp = Vec::new();
+    let mut enc = image::codecs::webp::WebPEncoder::new_lossless(&mut webp);
+    enc.set_exif_metadata(exif_tiff(3, true)).unwrap();
+    enc.write_image(small.as_raw(), 24, 16, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    // flags: bit 0 strip, bit 1 max edge ((flags >> 4) * 8 + 1), bit 2 quality.
+    for (name, flags, body) in [
+        ("jpeg-strip", 0b0001u8, &upright),
+        ("jpeg-sideways-strip", 0b0001, &jpeg),
+        ("jpeg-resize-9", 0b0001_0011, &jpeg),
+        ("jpeg-quality", 0b0101_0100, &upright),
+        ("png-strip", 0b0001, &png),
+        ("png-resize", 0b0001_0011, &png),
+        ("webp-strip", 0b0001, &webp),
+        ("webp-resize", 0b0001_0011, &webp),
+    ] {
+        let mut seed = vec![flags];
+        seed.extend_from_slice(body);
+        assert!(
+            seed.len() < 8192,
+            "{name}: libFuzzer runs with -max_len=8192"
+        );
+        std::fs::write(dir.join(name), seed).unwrap();
+    }
+}
