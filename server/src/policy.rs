@@ -7,10 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
+use oss_direct_wire::policy::Policy;
 use serde_json::Value;
 
 /// The longest `Policy` parameter STS accepts, in characters (of the minified JSON we send).
-pub const STS_POLICY_MAX_LEN: usize = 2048;
+pub const STS_POLICY_MAX_LEN: usize = oss_direct_wire::policy::MAX_SESSION_POLICY_LEN;
 
 /// What a token lets the app do, asked for with `GET /?scope=...`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,51 +107,13 @@ impl PolicyTemplate {
 
 /// Checks a filled policy and returns it minified.
 ///
-/// Checks: JSON object, `"Version": "1"`, a non-empty `Statement` array whose entries have
-/// `Effect` `Allow`/`Deny` and non-empty `Action` and `Resource`; no unfilled `$PLACEHOLDER`;
-/// at most [`STS_POLICY_MAX_LEN`] characters once minified.
+/// Checks: the RAM policy grammar exactly as oss-local enforces it (`oss_direct_wire::policy`:
+/// `"Version": "1"`, statements with `Effect`, `Action` or `NotAction`, `Resource` or
+/// `NotResource`, `Condition`); no unfilled `$PLACEHOLDER`; at most [`STS_POLICY_MAX_LEN`]
+/// characters once minified.
 pub fn validate_policy(filled: &str) -> Result<String, String> {
     let value: Value = serde_json::from_str(filled).map_err(|e| format!("not valid JSON: {e}"))?;
-    let obj = value
-        .as_object()
-        .ok_or("not a JSON object (expected {\"Version\": \"1\", \"Statement\": [...]})")?;
-    match obj.get("Version") {
-        Some(Value::String(v)) if v == "1" => {}
-        Some(other) => return Err(format!("Version must be \"1\", got {other}")),
-        None => return Err("missing \"Version\": \"1\"".into()),
-    }
-    let statements = match obj.get("Statement") {
-        Some(Value::Array(s)) if !s.is_empty() => s,
-        Some(_) => return Err("Statement must be a non-empty array".into()),
-        None => return Err("missing Statement".into()),
-    };
-    for (i, st) in statements.iter().enumerate() {
-        let st = st
-            .as_object()
-            .ok_or_else(|| format!("Statement[{i}] is not an object"))?;
-        match st.get("Effect").and_then(Value::as_str) {
-            Some("Allow" | "Deny") => {}
-            _ => {
-                return Err(format!(
-                    "Statement[{i}].Effect must be \"Allow\" or \"Deny\""
-                ))
-            }
-        }
-        for key in ["Action", "Resource"] {
-            let ok = match st.get(key) {
-                Some(Value::String(s)) => !s.is_empty(),
-                Some(Value::Array(a)) => {
-                    !a.is_empty() && a.iter().all(|v| v.as_str().is_some_and(|s| !s.is_empty()))
-                }
-                _ => false,
-            };
-            if !ok {
-                return Err(format!(
-                    "Statement[{i}].{key} must be a non-empty string or array of strings"
-                ));
-            }
-        }
-    }
+    Policy::from_value(&value)?;
     let minified = value.to_string();
     if let Some(pos) = minified.find('$') {
         let rest: String = minified[pos..]
@@ -265,28 +228,40 @@ mod tests {
     }
 
     #[test]
+    fn the_grammar_is_oss_locals_notaction_and_conditions_included() {
+        // Refused here before the shared grammar: a template oss-local (and RAM) accept.
+        let p = r#"{"Version":"1","Statement":[{"Effect":"Allow","NotAction":"oss:DeleteObject","Resource":"acs:oss:*:*:b/u/*","Condition":{"Bool":{"acs:SecureTransport":"true"}}}]}"#;
+        let min = validate_policy(p).unwrap();
+        assert!(oss_direct_wire::policy::Policy::parse(&min).is_ok());
+    }
+
+    #[test]
     fn bad_policies_are_refused_with_the_reason() {
         let cases = [
             ("{", "not valid JSON"),
-            ("[]", "not a JSON object"),
-            (r#"{"Statement":[]}"#, "missing \"Version\""),
+            ("[]", "must be a JSON object"),
+            (r#"{"Statement":[]}"#, "Version must be"),
             (r#"{"Version":"2","Statement":[]}"#, "Version must be"),
-            (r#"{"Version":"1"}"#, "missing Statement"),
-            (r#"{"Version":"1","Statement":[]}"#, "non-empty array"),
+            (r#"{"Version":"1"}"#, "Statement must be"),
+            (r#"{"Version":"1","Statement":[]}"#, "must not be empty"),
             (
-                r#"{"Version":"1","Statement":[{"Effect":"Maybe","Action":"a","Resource":"r"}]}"#,
+                r#"{"Version":"1","Statement":[{"Effect":"Maybe","Action":"oss:a","Resource":"r"}]}"#,
                 "Effect",
             ),
             (
                 r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":[],"Resource":"r"}]}"#,
-                "Statement[0].Action",
+                "Action must be",
             ),
             (
-                r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"a"}]}"#,
-                "Statement[0].Resource",
+                r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"PutObject","Resource":"r"}]}"#,
+                "not service:Action",
             ),
             (
-                r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"a","Resource":"$BUCKET/x"}]}"#,
+                r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:a"}]}"#,
+                "needs Effect, Action and Resource",
+            ),
+            (
+                r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:a","Resource":"$BUCKET/x"}]}"#,
                 "unknown placeholder $BUCKET",
             ),
         ];
@@ -305,7 +280,7 @@ mod tests {
         assert!(validate_policy(&p).unwrap_err().contains("2048"));
         // Whitespace in the template does not count.
         let padded = format!(
-            "{{\n{}\"Version\": \"1\", \"Statement\": [{{\"Effect\": \"Allow\", \"Action\": \"a\", \"Resource\": \"r\"}}]}}",
+            "{{\n{}\"Version\": \"1\", \"Statement\": [{{\"Effect\": \"Allow\", \"Action\": \"oss:a\", \"Resource\": \"r\"}}]}}",
             " ".repeat(4000)
         );
         assert!(validate_policy(&padded).is_ok());

@@ -95,7 +95,7 @@ fn an_invalid_or_unreadable_policy_stops_start_up() {
     std::fs::write(&policy, r#"{"Version":"1","Statement":"everything"}"#).unwrap();
     let line = refused(&cfg.file);
     assert!(
-        line.contains("Statement must be a non-empty array"),
+        line.contains("Statement must be an array"),
         "{line}"
     );
 

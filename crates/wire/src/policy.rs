@@ -60,6 +60,9 @@ impl Policy {
             _ => return Err("Version must be \"1\"".into()),
         }
         let stmts = match obj.get("Statement") {
+            Some(Value::Array(a)) if a.is_empty() => {
+                return Err("Statement must not be empty".into())
+            }
             Some(Value::Array(a)) => a.clone(),
             Some(o @ Value::Object(_)) => vec![o.clone()],
             _ => return Err("Statement must be an array".into()),
