@@ -54,7 +54,8 @@ ready() { "$VENV/bin/python" -c "import json,sys; print(json.load(open(sys.argv[
 OSS_LOCAL_ENDPOINT="$(ready oss_endpoint)"
 OSS_LOCAL_STS_ENDPOINT="$(ready sts_endpoint)"
 OSS_LOCAL_REGION="$(ready region)"
-export OSS_LOCAL_ENDPOINT OSS_LOCAL_STS_ENDPOINT OSS_LOCAL_REGION
+OSS_LOCAL_ADMIN_TOKEN="$(ready admin_token)"  # the faults route's secret
+export OSS_LOCAL_ENDPOINT OSS_LOCAL_STS_ENDPOINT OSS_LOCAL_REGION OSS_LOCAL_ADMIN_TOKEN
 log "oss-local at $OSS_LOCAL_ENDPOINT (STS $OSS_LOCAL_STS_ENDPOINT, region $OSS_LOCAL_REGION)"
 
 SUITES=(crates/oss-local/tests/python)

@@ -1,5 +1,11 @@
-//! `/-/faults` on the OSS port: arm, read and clear faults (loopback peers only); and
-//! `/-/callback-public-key.pem`, the key upload callbacks are signed with.
+//! `/-/faults` on the OSS port: arm, read and clear faults; and `/-/callback-public-key.pem`,
+//! the key upload callbacks are signed with.
+//!
+//! The faults route answers loopback peers that present the admin token (printed at start-up,
+//! in the ready file, and [`Running::admin_token`](crate::Running::admin_token)) in the
+//! [`ADMIN_TOKEN_HEADER`] header, and takes only `application/json` bodies. An upload callback
+//! cannot present it (oss-local never calls back to its own ports anyway) and a web page cannot
+//! send a custom header cross-site without a CORS preflight, which this route never grants.
 
 use crate::body::RequestBody;
 use crate::faults::FaultSpec;
@@ -7,6 +13,50 @@ use crate::server::{Resp, State};
 use axum::body::Body;
 use http::{Method, Response, StatusCode};
 use std::net::SocketAddr;
+
+/// The header that must carry the admin token.
+pub const ADMIN_TOKEN_HEADER: &str = "x-oss-local-admin-token";
+
+/// Compares in time independent of where the first difference is.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// Why a request may not use the faults route, if it may not.
+fn refusal(state: &State, parts: &http::request::Parts, peer: SocketAddr) -> Option<Resp> {
+    if !peer.ip().is_loopback() {
+        return Some(json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"error": "the admin routes answer loopback clients only"}),
+        ));
+    }
+    let token = parts.headers.get(ADMIN_TOKEN_HEADER).map(|v| v.as_bytes());
+    if !token.is_some_and(|t| same_secret(t, state.admin_token.as_bytes())) {
+        return Some(json(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"error": format!("{ADMIN_TOKEN_HEADER} is missing or wrong (oss-local prints ADMIN_TOKEN at start-up)")}),
+        ));
+    }
+    let has_body = matches!(parts.method, Method::POST | Method::PUT);
+    let is_json = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if has_body && !is_json {
+        return Some(json(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            serde_json::json!({"error": "the faults route takes Content-Type: application/json only"}),
+        ));
+    }
+    None
+}
 
 fn json(status: StatusCode, v: serde_json::Value) -> Resp {
     Response::builder()
@@ -36,17 +86,14 @@ pub(crate) async fn handle(
             ),
         };
     }
-    if !peer.ip().is_loopback() {
-        return json(
-            StatusCode::FORBIDDEN,
-            serde_json::json!({"error": "the admin routes answer loopback clients only"}),
-        );
-    }
     if parts.uri.path() != "/-/faults" {
         return json(
             StatusCode::NOT_FOUND,
             serde_json::json!({"error": "no such admin route"}),
         );
+    }
+    if let Some(refused) = refusal(state, parts, peer) {
+        return refused;
     }
     match parts.method {
         Method::GET => json(StatusCode::OK, state.faults.snapshot()),

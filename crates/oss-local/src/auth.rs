@@ -1,10 +1,10 @@
 //! Verifies OSS request signatures (V1 header, V1 presigned URL, V4 header, V4 presigned URL),
 //! the request time, and the AccessKey / security token, and says who is asking.
 
-use oss_direct_wire::policy::{allowed_by_all_in, Context, Policy};
 use crate::server::State;
 use crate::token::TokenError;
 use crate::xml::OssError;
+use oss_direct_wire::policy::{allowed_by_all_in, Context, Policy};
 use oss_direct_wire::sign::{
     v1_signature, v1_string_to_sign, v4_canonical_request, v4_scope, v4_signature,
     v4_string_to_sign, SignableRequest,

@@ -96,8 +96,42 @@ fn invalid(message: &str) -> OssError {
     OssError::invalid_argument(message)
 }
 
-/// Reads and checks the callback headers of a request, before anything is stored.
-pub(crate) fn parse(headers: &http::HeaderMap) -> Result<Option<Callback>, OssError> {
+/// Whether `ip` is an address of this machine (loopback, unspecified, or one it can bind).
+fn is_local(ip: std::net::IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    ip.is_loopback() || ip.is_unspecified() || std::net::UdpSocket::bind((ip, 0)).is_ok()
+}
+
+/// Whether a callback to `addr` would reach oss-local itself (its OSS or STS port here).
+fn is_self(addr: std::net::SocketAddr, own_ports: &[u16]) -> bool {
+    own_ports.contains(&addr.port()) && is_local(addr.ip())
+}
+
+const SELF_REFUSED: &str = "The callbackUrl points at oss-local itself.";
+
+/// The address of a URL whose host is an IP literal or `localhost` (no DNS needed).
+fn literal_addrs(u: &url::Url) -> Vec<std::net::SocketAddr> {
+    let port = u.port_or_known_default().unwrap_or(80);
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => vec![(ip, port).into()],
+        Some(url::Host::Ipv6(ip)) => vec![(ip, port).into()],
+        Some(url::Host::Domain(d))
+            if d.eq_ignore_ascii_case("localhost")
+                || d.to_ascii_lowercase().ends_with(".localhost") =>
+        {
+            vec![([127, 0, 0, 1], port).into()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Reads and checks the callback headers of a request, before anything is stored. A URL that
+/// names oss-local's own ports on this machine is refused (resolved names are checked again
+/// when the callback is made).
+pub(crate) fn parse(
+    headers: &http::HeaderMap,
+    own_ports: &[u16],
+) -> Result<Option<Callback>, OssError> {
     let Some(raw) = header(headers, "x-oss-callback") else {
         return Ok(None);
     };
@@ -111,9 +145,15 @@ pub(crate) fn parse(headers: &http::HeaderMap) -> Result<Option<Callback>, OssEr
         return Err(invalid("The callbackUrl must hold 1 to 5 URLs."));
     }
     for u in urls {
-        let ok = url::Url::parse(u).is_ok_and(|u| u.scheme() == "http" || u.scheme() == "https");
-        if !ok {
-            return Err(invalid("The callbackUrl is not a valid http(s) URL."));
+        let parsed = url::Url::parse(u)
+            .ok()
+            .filter(|u| (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some())
+            .ok_or_else(|| invalid("The callbackUrl is not a valid http(s) URL."))?;
+        if literal_addrs(&parsed)
+            .into_iter()
+            .any(|a| is_self(a, own_ports))
+        {
+            return Err(invalid(SELF_REFUSED));
         }
     }
     if cb.body.is_empty() {
@@ -235,11 +275,21 @@ pub(crate) async fn run(
         message.push(b'\n');
         message.extend_from_slice(body.as_bytes());
         let signature = STANDARD.encode(state.callback_key.sign(&message)?);
-        let client = reqwest::Client::builder()
+        let addr = match resolve(&parsed, &state.own_ports).await {
+            Ok(a) => a,
+            Err(e) => {
+                last_error = e;
+                continue;
+            }
+        };
+        // The connection goes to the address just checked, whatever DNS says next.
+        let mut client = reqwest::Client::builder()
             .no_proxy()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .map_err(OssError::internal)?;
+            .timeout(Duration::from_secs(5));
+        if let Some(url::Host::Domain(d)) = parsed.host() {
+            client = client.resolve(d, addr);
+        }
+        let client = client.build().map_err(OssError::internal)?;
         let mut req = client
             .post(parsed.clone())
             .header("content-type", &body_type)
@@ -286,6 +336,25 @@ pub(crate) async fn run(
         parts,
         Body::from(e.to_xml(request_id, &host)),
     ))
+}
+
+/// The address a callback URL connects to, refused when it is oss-local itself.
+async fn resolve(u: &url::Url, own_ports: &[u16]) -> Result<std::net::SocketAddr, String> {
+    let port = u.port_or_known_default().unwrap_or(80);
+    let addrs: Vec<std::net::SocketAddr> = match u.host() {
+        Some(url::Host::Domain(d)) => tokio::net::lookup_host((d, port))
+            .await
+            .map_err(|_| "Error status : -1 (the callback host does not resolve).".to_string())?
+            .collect(),
+        _ => literal_addrs(u),
+    };
+    if addrs.iter().any(|a| is_self(*a, own_ports)) {
+        return Err(SELF_REFUSED.into());
+    }
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| "Error status : -1 (the callback host does not resolve).".to_string())
 }
 
 /// Width, height and format of an image object ("" when it is not one).
@@ -361,9 +430,21 @@ mod tests {
     #[test]
     fn parse_checks_the_parameter() {
         let mut h = http::HeaderMap::new();
+        let parse = |h: &http::HeaderMap| super::parse(h, &[9000, 9001]);
         assert!(parse(&h).unwrap().is_none());
         h.insert("x-oss-callback", "not base64!".parse().unwrap());
         assert_eq!(parse(&h).unwrap_err().code, "InvalidArgument");
+        for own in [
+            "http://127.0.0.1:9000/-/faults",
+            "http://localhost:9000/-/faults",
+            "http://0.0.0.0:9001/",
+            "http://[::ffff:127.0.0.1]:9000/-/faults",
+            "http://127.0.0.2:9000/",
+        ] {
+            let cb = STANDARD.encode(format!(r#"{{"callbackUrl":"{own}","callbackBody":"a"}}"#));
+            h.insert("x-oss-callback", cb.parse().unwrap());
+            assert_eq!(parse(&h).unwrap_err().message, SELF_REFUSED, "{own}");
+        }
         let ok = STANDARD
             .encode(r#"{"callbackUrl":"http://127.0.0.1:1/cb","callbackBody":"a=${object}"}"#);
         h.insert("x-oss-callback", ok.parse().unwrap());

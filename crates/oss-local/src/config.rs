@@ -42,6 +42,9 @@ pub struct Options {
     /// Lifetime of issued tokens in seconds regardless of `DurationSeconds` (a fault for tests;
     /// can also be set at run time through `Faults`).
     pub token_lifetime_secs: Option<u64>,
+    /// The secret the `/-/faults` admin route requires in `x-oss-local-admin-token`; `None`
+    /// (the default) makes a random one on each start.
+    pub admin_token: Option<String>,
 }
 
 /// A RAM user with a long-term AccessKey.
@@ -110,6 +113,7 @@ impl Default for Options {
             buckets: Vec::new(),
             max_clock_skew_secs: 900,
             token_lifetime_secs: None,
+            admin_token: None,
         }
     }
 }

@@ -36,6 +36,7 @@ mod sts;
 mod token;
 mod xml;
 
+pub use admin::ADMIN_TOKEN_HEADER;
 pub use config::{
     BucketConfig, Options, Role, User, DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_ACCOUNT_ID,
     DEMO_BUCKET, DEMO_ROLE_ARN,
@@ -81,6 +82,7 @@ pub struct Running {
     /// The bound STS address.
     pub sts_addr: SocketAddr,
     region: String,
+    admin_token: String,
     faults: Arc<Faults>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -100,6 +102,12 @@ impl Running {
     /// The region V4 signatures must name.
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// The secret the `/-/faults` admin route requires in the [`ADMIN_TOKEN_HEADER`] header
+    /// (from [`Options::admin_token`], or made at random on start).
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
     }
 
     /// The fault switchboard.
@@ -208,6 +216,11 @@ pub async fn start(opts: Options) -> Result<Running, Error> {
     if oss_public_addr.ip().is_unspecified() {
         oss_public_addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
+    let admin_token = opts
+        .admin_token
+        .clone()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| storage::random_hex(16));
     let callback_key = callback::CallbackKey::new(&opts.data_dir, opts.data_dir.join("tmp"));
     let state = Arc::new(State {
         opts,
@@ -221,6 +234,8 @@ pub async fn start(opts: Options) -> Result<Running, Error> {
         nonces: Mutex::new(HashMap::new()),
         upload_locks: Mutex::new(HashMap::new()),
         img_jobs: tokio::sync::Semaphore::new(img::CONCURRENT_JOBS),
+        admin_token: admin_token.clone(),
+        own_ports: [oss_addr.port(), sts_addr.port()],
     });
     let (stop, stop_rx) = watch::channel(false);
     let tasks = vec![
@@ -236,6 +251,7 @@ pub async fn start(opts: Options) -> Result<Running, Error> {
         oss_addr,
         sts_addr,
         region,
+        admin_token,
         faults,
         stop,
         tasks,

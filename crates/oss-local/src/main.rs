@@ -33,7 +33,9 @@ struct Cli {
     /// Write an app-token-server config.json for the demo account here.
     #[arg(long)]
     write_token_server_config: Option<PathBuf>,
-    /// Write {"oss_endpoint","sts_endpoint","region"} here once listening (for scripts).
+    /// Write {"oss_endpoint","sts_endpoint","region","admin_token"} here once listening (for
+    /// scripts). The faults admin route requires admin_token in x-oss-local-admin-token
+    /// (set it with OSS_LOCAL_ADMIN_TOKEN, else it is random).
     #[arg(long)]
     ready_file: Option<PathBuf>,
 }
@@ -84,6 +86,9 @@ async fn main() {
         }
         None => Options::default_data_dir(),
     };
+    if let Ok(t) = std::env::var("OSS_LOCAL_ADMIN_TOKEN") {
+        opts.admin_token = Some(t).filter(|t| !t.is_empty());
+    }
     let region = opts.region.clone();
     let data_dir = opts.data_dir.clone();
     let running = oss_local::start(opts)
@@ -95,6 +100,8 @@ async fn main() {
     println!("STS_ENDPOINT={}", running.sts_endpoint());
     println!("REGION={region}");
     println!("DATA_DIR={}", data_dir.display());
+    // The faults admin route's secret (a test switch, not an account credential).
+    println!("ADMIN_TOKEN={}", running.admin_token());
     if cli.demo {
         println!("BUCKET={DEMO_BUCKET}");
         println!("ACCESS_KEY_ID={DEMO_ACCESS_KEY_ID}");
@@ -124,6 +131,7 @@ async fn main() {
             "oss_endpoint": running.oss_endpoint(),
             "sts_endpoint": running.sts_endpoint(),
             "region": region,
+            "admin_token": running.admin_token(),
         });
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, ready.to_string())

@@ -243,7 +243,7 @@ pub(crate) async fn complete(
     body: &mut RequestBody,
     request_id: &str,
 ) -> Result<Resp, OssError> {
-    let callback = crate::callback::parse(&parts.headers)?;
+    let callback = crate::callback::parse(&parts.headers, &state.own_ports)?;
     let (id, dir, upload) = load_upload(state, target, bucket, key)?;
     let complete_all = header(&parts.headers, "x-oss-complete-all") == Some("yes");
     let body = body.collect(4 * 1024 * 1024).await?;

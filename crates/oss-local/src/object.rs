@@ -3,7 +3,6 @@
 use crate::auth::Principal;
 use crate::body::RequestBody;
 use crate::oss::Target;
-use oss_direct_wire::policy::Context;
 use crate::server::{Resp, State};
 use crate::storage::{guess_content_type, now_secs, ObjectMeta};
 use crate::xml::OssError;
@@ -11,6 +10,7 @@ use axum::body::Body;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::{HeaderMap, Response, StatusCode};
+use oss_direct_wire::policy::Context;
 use std::io::SeekFrom;
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -85,7 +85,7 @@ pub(crate) async fn put(
     request_id: &str,
 ) -> Result<Resp, OssError> {
     check_length(&parts.headers, MAX_PUT_SIZE)?;
-    let callback = crate::callback::parse(&parts.headers)?;
+    let callback = crate::callback::parse(&parts.headers, &state.own_ports)?;
     let forbid = header(&parts.headers, "x-oss-forbid-overwrite")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if forbid && state.storage.head(bucket, key)?.is_some() {

@@ -3,11 +3,11 @@
 
 use crate::auth::{authenticate, Principal};
 use crate::body::RequestBody;
-use oss_direct_wire::policy::Context;
 use crate::server::{Resp, State};
 use crate::xml::OssError;
 use axum::body::Body;
 use http::{Method, Response};
+use oss_direct_wire::policy::Context;
 use oss_direct_wire::sign::SignableRequest;
 use std::net::{IpAddr, SocketAddr};
 

@@ -4,13 +4,13 @@
 use crate::body::RequestBody;
 use crate::config::{Options, Role, User};
 use crate::faults::Faults;
-use oss_direct_wire::policy::Policy;
 use crate::storage::Storage;
 use crate::token::TokenKey;
 use axum::body::Body;
 use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use oss_direct_wire::policy::Policy;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -36,6 +36,10 @@ pub(crate) struct State {
     pub callback_key: crate::callback::CallbackKey,
     /// Where callback receivers fetch the public key (the OSS address, loopback if unspecified).
     pub oss_public_addr: SocketAddr,
+    /// The secret the faults admin route requires (`x-oss-local-admin-token`).
+    pub admin_token: String,
+    /// Ports oss-local listens on (OSS, STS): upload callbacks never go there.
+    pub own_ports: [u16; 2],
     /// Turns for image processing jobs (at most `img::CONCURRENT_JOBS` at once).
     pub img_jobs: tokio::sync::Semaphore,
     /// Serialises Complete/Abort of one upload id.

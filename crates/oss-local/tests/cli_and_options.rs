@@ -53,6 +53,10 @@ fn binary_prints_endpoints_and_writes_configs() {
     );
     assert!(stdout.contains(&format!("OSS_ENDPOINT={oss}")), "{stdout}");
     assert!(stdout.contains("ACCESS_KEY_ID=LTAI5tLocalDemoKey"));
+    // The faults route's secret: printed, in the ready file, random per start.
+    let admin = r["admin_token"].as_str().unwrap();
+    assert_eq!(admin.len(), 32, "{admin}");
+    assert!(stdout.contains(&format!("ADMIN_TOKEN={admin}")), "{stdout}");
     assert_eq!(c["OssEndpoint"], r["oss_endpoint"]);
     assert_eq!(c["StsEndpoint"], r["sts_endpoint"]);
     assert_eq!(c["AccessKeyID"], "LTAI5tLocalDemoKey");

@@ -201,6 +201,8 @@ async fn admin_route_arms_faults_and_short_tokens() {
     let admin = format!("{}/-/faults", run.oss_endpoint());
     let r = client()
         .post(&admin)
+        .header(oss_local::ADMIN_TOKEN_HEADER, run.admin_token())
+        .header("content-type", "application/json")
         .body(r#"[{"action":"fail","operation":"UploadPart","count":1,"status":500,"code":"InternalError"},{"action":"token_lifetime","seconds":5}]"#)
         .send()
         .await
@@ -243,10 +245,17 @@ async fn admin_route_arms_faults_and_short_tokens() {
     )
     .await;
     assert_eq!((r.status, r.code()), (500, "InternalError".into()));
-    let r = client().delete(&admin).send().await.unwrap();
+    let r = client()
+        .delete(&admin)
+        .header(oss_local::ADMIN_TOKEN_HEADER, run.admin_token())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let r = client()
         .post(&admin)
+        .header(oss_local::ADMIN_TOKEN_HEADER, run.admin_token())
+        .header("content-type", "application/json")
         .body("{\"action\":\"explode\"}")
         .send()
         .await

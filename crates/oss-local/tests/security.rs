@@ -817,3 +817,152 @@ async fn an_announced_body_that_never_comes_does_not_hold_the_connection() {
     s.assert_contained(&[]);
     run.shutdown().await;
 }
+
+/// Issue 11, item 4: an upload callback aimed at oss-local's own admin route used to arm a
+/// fault (the route trusted any loopback peer and oss-local called back to itself), failing
+/// every later request. Now callbacks never go to oss-local's own ports, and the route wants
+/// the admin token and a JSON body, so neither a callback nor a cross-site form can use it.
+#[tokio::test]
+async fn a_callback_or_a_web_page_cannot_arm_faults() {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let s = Sandbox::new();
+    let run = start_in(&s).await;
+    let c = Creds::user();
+    let arm = r#"{"action":"fail","operation":"*","count":1000,"status":500,"code":"Armed"}"#;
+    let (oss_port, sts_port) = (run.oss_addr.port(), run.sts_addr.port());
+    for url in [
+        format!("http://127.0.0.1:{oss_port}/-/faults"),
+        format!("http://localhost:{oss_port}/-/faults"),
+        format!("http://0.0.0.0:{oss_port}/-/faults"),
+        format!("http://[::ffff:127.0.0.1]:{oss_port}/-/faults"),
+        format!("http://127.0.0.1:9;http://127.0.0.1:{oss_port}/-/faults"),
+        format!("http://127.0.0.1:{sts_port}/"),
+    ] {
+        let cb = serde_json::json!({"callbackUrl": url, "callbackBody": arm,
+            "callbackBodyType": "application/json"});
+        let r = send(
+            &run,
+            Req::new("PUT", B, Some("uploads/cb"))
+                .header("x-oss-callback", &STANDARD.encode(cb.to_string()))
+                .body("x"),
+            &c,
+            Sig::V4,
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "InvalidArgument".into()),
+            "{url}"
+        );
+    }
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some("uploads/after")).body("y"),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!(r.status, 200, "no fault was armed: {}", r.text());
+
+    // A page's cross-site POST: text/plain (a "simple" request), no custom header.
+    let admin = format!("{}/-/faults", run.oss_endpoint());
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/json",
+    ] {
+        let r = client()
+            .post(&admin)
+            .header("content-type", ct)
+            .body(arm)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{ct}: no admin token");
+    }
+    // With the token, still only a JSON body.
+    let r = client()
+        .post(&admin)
+        .header(oss_local::ADMIN_TOKEN_HEADER, run.admin_token())
+        .header("content-type", "text/plain")
+        .body(arm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let r = client()
+        .post(&admin)
+        .header(
+            oss_local::ADMIN_TOKEN_HEADER,
+            "0".repeat(run.admin_token().len()),
+        )
+        .header("content-type", "application/json")
+        .body(arm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a wrong token");
+    let r = client()
+        .get(&admin)
+        .header(oss_local::ADMIN_TOKEN_HEADER, run.admin_token())
+        .send()
+        .await
+        .unwrap();
+    let armed: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(armed["rules"], serde_json::json!([]), "nothing armed");
+    let r = send(&run, Req::new("GET", B, Some("uploads/after")), &c, Sig::V4).await;
+    assert_eq!(r.status, 200);
+    s.assert_contained(&[]);
+    run.shutdown().await;
+}
+
+/// Issue 11, item 6: the caller's policy was checked against the RoleArn as sent while the role
+/// was looked up ignoring case, so a Deny on `role/admin` was bypassed with `role/ADMIN`.
+#[tokio::test]
+async fn a_deny_on_a_role_holds_whatever_the_case_of_its_arn() {
+    let s = Sandbox::new();
+    let admin_arn = "acs:ram::1000000000000000:role/admin";
+    let mut opts = oss_local::Options::demo(s.data());
+    opts.roles.push(oss_local::Role {
+        arn: admin_arn.into(),
+        max_session_duration: 3600,
+        policy: serde_json::json!({"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*","Resource":"*"}]}),
+    });
+    opts.users[0].policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"Effect":"Deny","Action":"sts:AssumeRole","Resource": admin_arn}));
+    let run = oss_local::start(opts).await.unwrap();
+    for arn in [
+        admin_arn.to_string(),
+        admin_arn.replace("role/admin", "role/ADMIN"),
+        "acs:ram::1000000000000000:role/Admin".to_string(),
+    ] {
+        let (status, v) = assume_role_with(
+            &run,
+            oss_local::DEMO_ACCESS_KEY_ID,
+            oss_local::DEMO_ACCESS_KEY_SECRET,
+            &[("RoleArn", &arn)],
+        )
+        .await;
+        assert_eq!(
+            (status, v["Code"].as_str()),
+            (403, Some("NoPermission")),
+            "{arn}: {v}"
+        );
+    }
+    // The demo role, in any case, is still allowed.
+    let (status, v) = assume_role_with(
+        &run,
+        oss_local::DEMO_ACCESS_KEY_ID,
+        oss_local::DEMO_ACCESS_KEY_SECRET,
+        &[(
+            "RoleArn",
+            &oss_local::DEMO_ROLE_ARN.replace("oss-direct-demo", "OSS-Direct-Demo"),
+        )],
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    run.shutdown().await;
+}

@@ -72,16 +72,20 @@ def assume_role(sts_endpoint, region):
 
 @pytest.fixture(scope="session")
 def faults(oss_endpoint):
-    """Arms faults through the loopback admin route."""
+    """Arms faults through the loopback admin route (it wants oss-local's admin token, from
+    the ready file through OSS_LOCAL_ADMIN_TOKEN, and a JSON body)."""
+    auth = {"x-oss-local-admin-token": _env("OSS_LOCAL_ADMIN_TOKEN")}
 
     def post(spec):
         data = json.dumps(spec).encode()
-        req = urllib.request.Request(oss_endpoint + "/-/faults", data=data, method="POST")
+        req = urllib.request.Request(oss_endpoint + "/-/faults", data=data, method="POST",
+                                     headers={**auth, "content-type": "application/json"})
         with urllib.request.urlopen(req) as r:
             return json.loads(r.read())
 
     yield post
-    urllib.request.urlopen(urllib.request.Request(oss_endpoint + "/-/faults", method="DELETE")).read()
+    req = urllib.request.Request(oss_endpoint + "/-/faults", method="DELETE", headers=auth)
+    urllib.request.urlopen(req).read()
 
 
 @pytest.fixture()
