@@ -3,12 +3,12 @@
 
 use crate::acs3;
 use crate::body::RequestBody;
-use oss_direct_wire::policy::{allowed_by_all, Policy, MAX_SESSION_POLICY_LEN};
 use crate::server::{Resp, State};
 use crate::token::{Claims, TokenKey};
 use crate::xml::XmlWriter;
 use axum::body::Body;
 use http::{Method, Response};
+use oss_direct_wire::policy::{allowed_by_all, Policy, MAX_SESSION_POLICY_LEN};
 use oss_direct_wire::sign::{rpc_signature, rpc_string_to_sign};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -328,18 +328,21 @@ async fn assume_role(
             "The parameter RoleArn is wrongly formed.",
         ));
     }
-    if !allowed_by_all(&[user_policy], "sts:AssumeRole", &role_arn) {
+    // The role is found ignoring case, and the caller's policy is checked against the ARN as
+    // the role is defined, so a Deny on `role/admin` also holds for `role/ADMIN`.
+    let found = state
+        .roles
+        .iter()
+        .find(|(r, _)| r.arn.eq_ignore_ascii_case(&role_arn));
+    let checked_arn = found.map_or(role_arn.as_str(), |(r, _)| r.arn.as_str());
+    if !allowed_by_all(&[user_policy], "sts:AssumeRole", checked_arn) {
         return Err(err(
             403,
             "NoPermission",
             "You are not authorized to do this action. You should be authorized by RAM.",
         ));
     }
-    let Some((role, _)) = state
-        .roles
-        .iter()
-        .find(|(r, _)| r.arn.eq_ignore_ascii_case(&role_arn))
-    else {
+    let Some((role, _)) = found else {
         return Err(err(
             404,
             "EntityNotExist.Role",
