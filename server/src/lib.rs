@@ -23,6 +23,7 @@
 mod auth;
 mod cache;
 pub mod callback;
+mod caller;
 mod config;
 pub mod confirm;
 pub mod db;

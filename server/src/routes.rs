@@ -1,15 +1,14 @@
 //! The HTTP endpoints: `GET /` (the token), `GET /healthz`, and JSON answers for anything else.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, HeaderValue, StatusCode};
 
-use crate::auth::bearer_token;
 use crate::cache::CacheKey;
+use crate::caller::{Caller, TokenQuota};
 use crate::config::{check_role_session_name, user_prefix};
 use crate::error::AppError;
 use crate::policy::Scope;
@@ -17,43 +16,38 @@ use crate::sts::AssumeRoleRequest;
 use crate::AppState;
 use oss_direct_wire::token::{Hints, TokenAnswer};
 
+/// `?scope=` of `GET /`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct TokenQuery {
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+/// A query string that does not parse is a 400 in the documented JSON, not axum's plain text.
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
+    q.map(|Query(t)| t).map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            format!("the query string does not parse: {}", e.body_text()),
+        )
+    })
+}
+
 /// `GET /`: checks the caller, fills the policy, and answers STS credentials (cached per user and
 /// scope).
 pub(crate) async fn token(
     State(state): State<AppState>,
-    parts: Parts,
+    caller: Caller<TokenQuota>,
+    q: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let config = &state.inner.config;
     let span = tracing::Span::current();
-    let client = client_address(&parts, config.trust_forwarded_for);
-
-    // Who is asking. A failed login is throttled by address before it is answered.
-    let user = match &config.auth {
-        None => None,
-        Some(verifier) => {
-            let verified = bearer_token(&parts.headers).and_then(|token| match token {
-                None => Err(AppError::missing_token()),
-                Some(token) => verifier.verify(token),
-            });
-            match verified {
-                Ok(sub) => Some(sub),
-                Err(e) => {
-                    state.rate_limit(&format!("ip:{client}"))?;
-                    return Err(e);
-                }
-            }
-        }
-    };
-    match &user {
-        Some(sub) => {
-            span.record("user", tracing::field::display(sub));
-            state.rate_limit(&format!("user:{sub}"))?;
-        }
-        None => state.rate_limit(&format!("ip:{client}"))?,
-    }
+    let user = caller.user;
+    let q = query(q)?;
 
     // What for.
-    let scope = match query_param(parts.uri.query(), "scope") {
+    let scope = match q.scope {
         None => None,
         Some(s) if s.is_empty() => None,
         Some(s) => Some(Scope::parse(&s).ok_or_else(|| AppError::invalid_scope(&s))?),
@@ -165,34 +159,4 @@ pub(crate) async fn method_not_allowed(parts: Parts) -> AppError {
             }
         ),
     )
-}
-
-/// The caller's address: the socket peer, or the last `X-Forwarded-For` entry (the one the
-/// trusted proxy added) when `trust_forwarded_for` is set.
-pub(crate) fn client_address(parts: &Parts, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for {
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|s| s.parse::<std::net::IpAddr>().is_ok());
-        if let Some(ip) = forwarded {
-            return ip.to_string();
-        }
-    }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
-/// The decoded value of one query parameter.
-pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query?.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }

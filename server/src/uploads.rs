@@ -2,7 +2,8 @@
 //! recorded uploads, newest first, paged).
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,14 +12,14 @@ use oss_direct_wire::uploads::{CallbackAnswer, RecordedUpload, UploadsPage};
 use time::format_description::well_known::Rfc3339;
 use url::Url;
 
-use crate::auth::bearer_token;
 use crate::callback::{
     decode_base64, is_trusted, parse_body, string_to_sign, verify_signature, CallbackBodyType,
     CallbackFields, KEY_REFRESH_AFTER,
 };
+use crate::caller::{client_address, Caller, UploadsQuota};
 use crate::db::{Cursor, NewUpload, Upload, UploadStore};
 use crate::error::AppError;
-use crate::routes::{client_address, query_param};
+use crate::routes::query;
 use crate::ticket::TicketClaims;
 use crate::AppState;
 
@@ -347,42 +348,26 @@ async fn record_once(
     Ok(existing)
 }
 
+/// `?limit=&after=` of `GET /uploads`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    limit: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+}
+
 /// `GET /uploads?limit=&after=`: the caller's uploads (all when authentication is off), newest
 /// first; `NextAfter` is the `after` of the next page, `null` on the last.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    parts: Parts,
+    caller: Caller<UploadsQuota>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
-    let config = &state.inner.config;
     let store = store(&state)?;
-    let client = client_address(&parts, config.trust_forwarded_for);
-    let user = match &config.auth {
-        None => None,
-        Some(verifier) => {
-            let verified = bearer_token(&parts.headers).and_then(|token| match token {
-                None => Err(AppError::missing_token()),
-                Some(token) => verifier.verify(token),
-            });
-            match verified {
-                Ok(sub) => Some(sub),
-                Err(e) => {
-                    state.rate_limit(&format!("ip:{client}"))?;
-                    return Err(e);
-                }
-            }
-        }
-    };
-    match &user {
-        Some(sub) => {
-            tracing::Span::current().record("user", tracing::field::display(sub));
-            state.rate_limit(&format!("uploads:user:{sub}"))?;
-        }
-        None => state.rate_limit(&format!("uploads:ip:{client}"))?,
-    }
-
-    let query = parts.uri.query();
+    let q = query(q)?;
     let invalid = |msg: String| AppError::new(StatusCode::BAD_REQUEST, "InvalidParameter", msg);
-    let limit = match query_param(query, "limit").filter(|s| !s.is_empty()) {
+    let limit = match q.limit.filter(|s| !s.is_empty()) {
         None => DEFAULT_LIST_LIMIT,
         Some(s) => s
             .parse::<u32>()
@@ -390,14 +375,14 @@ pub(crate) async fn list(
             .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
             .ok_or_else(|| invalid(format!("limit must be 1-{MAX_LIST_LIMIT}, got {s:?}")))?,
     };
-    let after = match query_param(query, "after").filter(|s| !s.is_empty()) {
+    let after = match q.after.filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(Cursor::parse(&s).ok_or_else(|| {
             invalid("after is not a NextAfter value from a previous page".to_string())
         })?),
     };
     let (uploads, next) = store
-        .list(user.as_deref(), limit, after.as_ref())
+        .list(caller.user.as_deref(), limit, after.as_ref())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "listing uploads failed");

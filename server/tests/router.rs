@@ -542,3 +542,13 @@ async fn rs256_tokens_from_the_login_service_are_accepted() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_error(&body, status, "InvalidBearerToken");
 }
+
+#[tokio::test]
+async fn a_query_string_that_does_not_parse_is_a_json_400() {
+    let sts = FakeSts::start().await;
+    let (state, _cfg) = state(&base_config(&sts.endpoint()));
+    let (status, _, body) = get(&state, "/?scope=read&scope=write", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, status, "InvalidParameter");
+    assert_eq!(sts.calls(), 0);
+}
