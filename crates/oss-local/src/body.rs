@@ -15,6 +15,7 @@ pub(crate) struct RequestBody {
     cut_after: Option<u64>,
     cut: Arc<Notify>,
     polled: bool,
+    max: Option<u64>,
 }
 
 impl RequestBody {
@@ -25,12 +26,19 @@ impl RequestBody {
             cut_after: None,
             cut,
             polled: false,
+            max: None,
         }
     }
 
     /// Drops the connection once `bytes` bytes of this body have been read.
     pub fn cut_after(&mut self, bytes: u64) {
         self.cut_after = Some(bytes);
+    }
+
+    /// Refuses the body with `EntityTooLarge` once more than `max` bytes arrived, whatever the
+    /// framing (a chunked body announces no length).
+    pub fn limit(&mut self, max: u64) {
+        self.max = Some(max);
     }
 
     /// What drops this request's connection.
@@ -73,6 +81,13 @@ impl RequestBody {
                         }
                     }
                     self.read += data.len() as u64;
+                    if self.max.is_some_and(|max| self.read > max) {
+                        return Err(OssError::new(
+                            400,
+                            "EntityTooLarge",
+                            "Your proposed upload exceeds the maximum allowed object size.",
+                        ));
+                    }
                     return Ok(Some(data));
                 }
             }
@@ -85,6 +100,7 @@ impl RequestBody {
         if expects_continue && !self.polled {
             return;
         }
+        self.max = None;
         let start = self.read;
         while self.read - start < limit {
             match self.chunk().await {

@@ -45,6 +45,9 @@ pub struct Options {
     /// The secret the `/-/faults` admin route requires in `x-oss-local-admin-token`; `None`
     /// (the default) makes a random one on each start.
     pub admin_token: Option<String>,
+    /// Largest body of a PutObject or an UploadPart, however it is framed (OSS: 5 GiB, the
+    /// default). Tests lower it to check the limit without sending gigabytes.
+    pub max_object_size: u64,
 }
 
 /// A RAM user with a long-term AccessKey.
@@ -114,6 +117,7 @@ impl Default for Options {
             max_clock_skew_secs: 900,
             token_lifetime_secs: None,
             admin_token: None,
+            max_object_size: 5 * 1024 * 1024 * 1024,
         }
     }
 }

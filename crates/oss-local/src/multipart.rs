@@ -23,8 +23,6 @@ use std::path::PathBuf;
 
 /// Smallest size of every part but the last (100 KB).
 pub const MIN_PART_SIZE: u64 = 100 * 1024;
-/// Largest part (5 GiB).
-const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Upload {
@@ -135,7 +133,9 @@ pub(crate) async fn upload_part(
                 "Part number must be an integer between 1 and 10000, inclusive.",
             )
         })?;
-    check_length(&parts.headers, MAX_PART_SIZE)?;
+    let max = state.opts.max_object_size;
+    check_length(&parts.headers, max)?;
+    body.limit(max);
     let (id, dir, _) = load_upload(state, target, bucket, key)?;
     let written = state.storage.write_temp(body).await?;
     check_md5(&parts.headers, &written.md5)?;

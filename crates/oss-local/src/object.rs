@@ -15,9 +15,6 @@ use std::io::SeekFrom;
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-/// Largest simple upload OSS takes (5 GiB).
-const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -84,7 +81,9 @@ pub(crate) async fn put(
     body: &mut RequestBody,
     request_id: &str,
 ) -> Result<Resp, OssError> {
-    check_length(&parts.headers, MAX_PUT_SIZE)?;
+    let max = state.opts.max_object_size;
+    check_length(&parts.headers, max)?;
+    body.limit(max);
     let callback = crate::callback::parse(&parts.headers, &state.own_ports)?;
     let forbid = header(&parts.headers, "x-oss-forbid-overwrite")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));

@@ -208,3 +208,126 @@ async fn a_failing_callback_is_203_callback_failed_and_the_object_stays() {
     assert_eq!(r.status, 404);
     run.shutdown().await;
 }
+
+/// What a receiver saw when it looked the object up with its own HeadObject during the call:
+/// status, ETag, Content-Length.
+type Looked = Arc<Mutex<Vec<(u16, String, String)>>>;
+
+/// A callback receiver that, like the token server, confirms each callback with a HeadObject of
+/// its own (V1-signed with the demo user) before answering.
+async fn confirming_receiver(oss: String) -> (String, Looked) {
+    let looked: Looked = Arc::default();
+    let l = looked.clone();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let (l, oss) = (l.clone(), oss.clone());
+            async move {
+                let key = percent_encoding::percent_decode(&body)
+                    .decode_utf8()
+                    .unwrap()
+                    .into_owned();
+                let mut headers = http::HeaderMap::new();
+                oss_direct_wire::sign::sign_v1(
+                    "HEAD",
+                    Some(B),
+                    Some(&key),
+                    &[],
+                    &mut headers,
+                    oss_direct_wire::sign::SigningCredentials {
+                        access_key_id: oss_local::DEMO_ACCESS_KEY_ID,
+                        access_key_secret: oss_local::DEMO_ACCESS_KEY_SECRET,
+                        security_token: None,
+                    },
+                    &httpdate::fmt_http_date(std::time::SystemTime::now()),
+                );
+                let u = format!(
+                    "{oss}/{B}/{}",
+                    oss_direct_wire::sign::uri_encode(&key, true)
+                );
+                let r = client().head(u).headers(headers).send().await.unwrap();
+                let h = |n: &str| {
+                    r.headers()
+                        .get(n)
+                        .map(|v| v.to_str().unwrap().to_string())
+                        .unwrap_or_default()
+                };
+                let seen = (r.status().as_u16(), h("etag"), h("content-length"));
+                l.lock().unwrap().push(seen);
+                ([("content-type", "application/json")], r#"{"ok":true}"#)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/cb"), looked)
+}
+
+/// As on real OSS, the object is fully stored and visible to HeadObject before the callback is
+/// sent: the receiver's own HeadObject sees the new ETag and size (for an overwrite too), for
+/// PutObject and CompleteMultipartUpload.
+#[tokio::test]
+async fn the_object_is_visible_to_head_object_before_the_callback() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let c = Creds::user();
+    let (url, looked) = confirming_receiver(run.oss_endpoint()).await;
+    let cb = callback_header(&url, "${object}", "application/x-www-form-urlencoded");
+    let key = "uploads/confirmed.txt";
+    let r = send(&run, Req::new("PUT", B, Some(key)).body("old"), &c, Sig::V4).await;
+    assert_eq!(r.status, 200);
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some(key))
+            .body("the new content")
+            .header("x-oss-callback", &cb),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!((r.status, r.text()), (200, r#"{"ok":true}"#.into()));
+    let md5 = hex::encode_upper(md5::Md5::digest(b"the new content"));
+    assert_eq!(
+        looked.lock().unwrap().clone(),
+        vec![(200, format!("\"{md5}\""), "15".to_string())]
+    );
+
+    let key = "uploads/confirmed-mp.bin";
+    let r = send(
+        &run,
+        Req::new("POST", B, Some(key)).query(&[("uploads", "")]),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    let id = xml_field(&r.text(), "UploadId").unwrap();
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some(key))
+            .query(&[("partNumber", "1"), ("uploadId", &id)])
+            .body(vec![1u8; 1000]),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    let etag = r.header("etag");
+    let xml = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+    );
+    let r = send(
+        &run,
+        Req::new("POST", B, Some(key))
+            .query(&[("uploadId", &id)])
+            .header("x-oss-callback", &cb)
+            .body(xml),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!((r.status, r.text()), (200, r#"{"ok":true}"#.into()));
+    let seen = looked.lock().unwrap()[1].clone();
+    assert_eq!((seen.0, seen.2.as_str()), (200, "1000"));
+    assert!(seen.1.ends_with("-1\""), "the multipart ETag: {}", seen.1);
+    run.shutdown().await;
+}

@@ -966,3 +966,105 @@ async fn a_deny_on_a_role_holds_whatever_the_case_of_its_arn() {
     assert_eq!(status, 200, "{v}");
     run.shutdown().await;
 }
+
+/// Sends `len` bytes with chunked framing (no Content-Length), V1-signed by `c`.
+async fn put_chunked(
+    run: &oss_local::Running,
+    c: &Creds,
+    key: &str,
+    query: &[(String, String)],
+    len: usize,
+) -> Resp {
+    let mut headers = http::HeaderMap::new();
+    sign::sign_v1(
+        "PUT",
+        Some(B),
+        Some(key),
+        query,
+        &mut headers,
+        signing(c),
+        &httpdate::fmt_http_date(SystemTime::now()),
+    );
+    let chunks =
+        (0..len.div_ceil(64 * 1024)).map(|_| Ok::<_, std::io::Error>(vec![7u8; 64 * 1024]));
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let r = client()
+        .put(url(run, B, Some(key), query))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    match r {
+        Ok(r) => Resp {
+            status: r.status().as_u16(),
+            headers: r.headers().clone(),
+            body: r.bytes().await.unwrap_or_default().to_vec(),
+        },
+        // The server may answer and close before the client has sent everything.
+        Err(_) => Resp {
+            status: 0,
+            headers: http::HeaderMap::new(),
+            body: Vec::new(),
+        },
+    }
+}
+
+/// Issue 11, item 6: a chunked PUT (no Content-Length) skipped the object size limit. Here the
+/// limit is lowered to 1 MiB (`Options::max_object_size`, OSS's 5 GiB by default) and 2 MiB are
+/// sent chunked to PutObject and UploadPart: refused with `EntityTooLarge`, nothing stored.
+#[tokio::test]
+async fn a_chunked_upload_cannot_skip_the_size_limit() {
+    let s = Sandbox::new();
+    let mut opts = oss_local::Options::demo(s.data());
+    opts.max_object_size = 1 << 20;
+    let run = oss_local::start(opts).await.unwrap();
+    let c = Creds::user();
+    let r = put_chunked(&run, &c, "uploads/big", &[], 2 << 20).await;
+    assert!(
+        r.status == 0 || (r.status, r.code()) == (400, "EntityTooLarge".into()),
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    let r = send(&run, Req::new("HEAD", B, Some("uploads/big")), &c, Sig::V4).await;
+    assert_eq!(r.status, 404, "nothing stored");
+    // Within the limit, chunked is fine.
+    let r = put_chunked(&run, &c, "uploads/small", &[], 512 << 10).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let r = send(
+        &run,
+        Req::new("POST", B, Some("uploads/mp")).query(&[("uploads", "")]),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    let id = xml_field(&r.text(), "UploadId").unwrap();
+    let query = q(&[("partNumber", "1"), ("uploadId", &id)]);
+    let r = put_chunked(&run, &c, "uploads/mp", &query, 2 << 20).await;
+    assert!(
+        r.status == 0 || (r.status, r.code()) == (400, "EntityTooLarge".into()),
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    let r = send(
+        &run,
+        Req::new("GET", B, Some("uploads/mp")).query(&[("uploadId", &id)]),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!(xml_fields(&r.text(), "Part").len(), 0, "no part stored");
+    // Announced with Content-Length, refused before reading.
+    let r = send(
+        &run,
+        Req::new("PUT", B, Some("uploads/big")).body(vec![0u8; 2 << 20]),
+        &c,
+        Sig::V4,
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (400, "EntityTooLarge".into()));
+    run.shutdown().await;
+    s.assert_contained(&[]);
+}
