@@ -1,7 +1,7 @@
 //! The client: configuration, signing each attempt, retries, refresh on expired tokens, and a cap
 //! on requests in flight.
 
-use crate::credentials::CredentialsProvider;
+use crate::credentials::{Credentials, CredentialsProvider};
 use crate::endpoint::{normalize_region, Endpoint};
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{AttemptCounter, Tracker};
@@ -288,44 +288,16 @@ impl Client {
             let attempt = AttemptCounter::new(req.tracker.clone());
             let crc = Arc::new(Mutex::new(crate::crc64::Crc64Hasher::new()));
             let (body, has_body) = self.make_body(&req, &attempt, &crc).await?;
-            let mut headers = req.headers.clone();
-            if has_body {
-                headers.insert(http::header::CONTENT_LENGTH, req.body.len().into());
-            }
-            let now = self.now();
-            let bucket = Some(inner.config.bucket.as_str());
-            let key = req.key.as_deref();
-            match inner.config.signature_version {
-                SignatureVersion::V1 => sign::sign_v1(
-                    req.method.as_str(),
-                    bucket,
-                    key,
-                    &req.query,
-                    &mut headers,
-                    creds.signing(),
-                    &httpdate::fmt_http_date(now.into()),
-                ),
-                SignatureVersion::V4 => sign::sign_v4(
-                    req.method.as_str(),
-                    bucket,
-                    key,
-                    &req.query,
-                    &mut headers,
-                    creds.signing(),
-                    self.region(),
-                    &v4_timestamp(now),
-                ),
-            }
-            let url = self.url(key, &req.query);
+            let headers = self.signed_headers(&req, &creds, has_body);
             let result = inner
                 .http
-                .request(req.method.clone(), url)
+                .request(req.method.clone(), self.url(req.key.as_deref(), &req.query))
                 .headers(headers)
                 .body(body)
                 .send()
                 .await;
             let retry_delay = inner.config.retry_base_delay * 2u32.pow(retries);
-            match result {
+            let err = match result {
                 Ok(resp) if resp.status().is_success() => {
                     let sent_crc = has_body.then(|| crc.lock().expect("crc lock").finish());
                     attempt.commit();
@@ -339,27 +311,8 @@ impl Client {
                 }
                 Ok(resp) => {
                     attempt.rollback();
-                    let status = resp.status().as_u16();
-                    let server_date = resp
-                        .headers()
-                        .get(http::header::DATE)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|d| httpdate::parse_http_date(d).ok());
-                    let rid = resp
-                        .headers()
-                        .get("x-oss-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    let body = if req.method == Method::HEAD {
-                        Bytes::new()
-                    } else {
-                        resp.bytes().await.unwrap_or_default()
-                    };
+                    let err = self.error_answer(&req, resp).await;
                     drop(permit);
-                    let err = Error::from_oss(
-                        req.op,
-                        crate::xml::parse_error(status, rid.as_deref(), &body),
-                    );
                     if err.is_credentials_expired() && !refreshed {
                         refreshed = true;
                         tracing::info!(
@@ -370,39 +323,84 @@ impl Client {
                         inner.credentials.invalidate().await;
                         continue;
                     }
-                    if err.code() == Some("RequestTimeTooSkewed") {
-                        if let Some(server) = server_date {
-                            let server = OffsetDateTime::from(server);
-                            let offset = (server - OffsetDateTime::now_utc()).whole_seconds();
-                            inner.clock_offset.store(offset, Ordering::Relaxed);
-                            tracing::info!(
-                                offset,
-                                "corrected the clock offset from the server's Date"
-                            );
-                        }
-                    }
-                    if err.is_retryable() && retries < inner.config.max_retries {
-                        retries += 1;
-                        tracing::debug!(op = req.op, code = err.code(), retries, "retrying");
-                        sleep_with_jitter(retry_delay).await;
-                        continue;
-                    }
-                    return Err(err);
+                    err
                 }
                 Err(e) => {
                     attempt.rollback();
                     drop(permit);
-                    let err = Error::from_reqwest(req.op, e);
-                    if retries < inner.config.max_retries {
-                        retries += 1;
-                        tracing::debug!(op = req.op, error = %err, retries, "retrying");
-                        sleep_with_jitter(retry_delay).await;
-                        continue;
-                    }
-                    return Err(err);
+                    Error::from_reqwest(req.op, e)
                 }
+            };
+            if !err.is_retryable() || retries >= inner.config.max_retries {
+                return Err(err);
             }
+            retries += 1;
+            tracing::debug!(op = req.op, error = %err, retries, "retrying");
+            sleep_with_jitter(retry_delay).await;
         }
+    }
+
+    /// The request's headers, with `Content-Length` when it has a body, signed as configured.
+    fn signed_headers(&self, req: &Request, creds: &Credentials, has_body: bool) -> HeaderMap {
+        let mut headers = req.headers.clone();
+        if has_body {
+            headers.insert(http::header::CONTENT_LENGTH, req.body.len().into());
+        }
+        let now = self.now();
+        let bucket = Some(self.inner.config.bucket.as_str());
+        let key = req.key.as_deref();
+        match self.inner.config.signature_version {
+            SignatureVersion::V1 => sign::sign_v1(
+                req.method.as_str(),
+                bucket,
+                key,
+                &req.query,
+                &mut headers,
+                creds.signing(),
+                &httpdate::fmt_http_date(now.into()),
+            ),
+            SignatureVersion::V4 => sign::sign_v4(
+                req.method.as_str(),
+                bucket,
+                key,
+                &req.query,
+                &mut headers,
+                creds.signing(),
+                self.region(),
+                &v4_timestamp(now),
+            ),
+        }
+        headers
+    }
+
+    /// The error an unsuccessful answer carries; a `RequestTimeTooSkewed` also corrects the clock
+    /// offset from the server's `Date`, so that the retry is signed with the server's time.
+    async fn error_answer(&self, req: &Request, resp: reqwest::Response) -> Error {
+        let status = resp.status().as_u16();
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let server_date =
+            header(http::header::DATE.as_str()).and_then(|d| httpdate::parse_http_date(&d).ok());
+        let rid = header("x-oss-request-id");
+        let body = if req.method == Method::HEAD {
+            Bytes::new()
+        } else {
+            resp.bytes().await.unwrap_or_default()
+        };
+        let err = Error::from_oss(
+            req.op,
+            crate::xml::parse_error(status, rid.as_deref(), &body),
+        );
+        if let (Some("RequestTimeTooSkewed"), Some(server)) = (err.code(), server_date) {
+            let offset = (OffsetDateTime::from(server) - OffsetDateTime::now_utc()).whole_seconds();
+            self.inner.clock_offset.store(offset, Ordering::Relaxed);
+            tracing::info!(offset, "corrected the clock offset from the server's Date");
+        }
+        err
     }
 
     async fn make_body(

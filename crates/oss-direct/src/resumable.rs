@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::multipart::{part_count, part_size_for, UploadedPart};
 use crate::object::{check_crc, content_type_for, validate_key, PutOptions, UploadOutput};
 use crate::progress::{ProgressFn, Tracker};
+use crate::xml::ListedPart;
 use bytes::{Bytes, BytesMut};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
@@ -187,190 +188,34 @@ impl Client {
         path: &Path,
         options: UploadOptions,
     ) -> Result<ResumableOutput> {
-        const OP: &str = "ResumableUpload";
-        validate_key(OP, key)?;
-        let path = std::path::absolute(path)
-            .map_err(|e| Error::io(OP, &format!("cannot resolve {}", path.display()), e))?;
-        let stamp = FileStamp::of(&path)
-            .map_err(|e| Error::io(OP, &format!("cannot read {}", path.display()), e))?;
-        let part_size = part_size_for(stamp.size, options.part_size);
-        let parts_total = part_count(stamp.size, part_size);
-        let store = options.store()?;
-        let bucket = self.bucket().to_string();
-        let content_type = options
-            .content_type
-            .clone()
-            .unwrap_or_else(|| content_type_for(&path));
-
-        // 1. What do we already have?
-        let mut restarted = None;
-        let mut existing: Option<(Checkpoint, Vec<crate::xml::ListedPart>)> = None;
-        match store.load(&bucket, key, &path) {
-            Loaded::Missing => {}
-            Loaded::Corrupt(why) => {
-                tracing::warn!(key, %why, "ignoring a corrupt checkpoint");
-                restarted = Some(format!(
-                    "the checkpoint was corrupt and was replaced ({why})"
-                ));
-            }
-            Loaded::Found(cp) => {
-                if let Some(why) = cp.mismatch(stamp, part_size) {
-                    // The old upload cannot be used: abort it so it does not linger in OSS.
-                    let _ = self.abort_multipart_upload(key, &cp.upload_id).await;
-                    restarted = Some(why);
-                } else {
-                    match self.list_parts(key, &cp.upload_id).await {
-                        Ok(parts) => existing = Some((cp, parts)),
-                        Err(e) if e.code() == Some("NoSuchUpload") => {
-                            restarted = Some("the earlier upload no longer exists in OSS".into());
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
-        if restarted.is_some() {
-            store.remove(&bucket, key, &path)?;
-        }
-
-        // 2. A new upload, checkpointed before any part is sent.
+        let job = Job::new(self, key, path, &options)?;
+        let (existing, restarted) = job.load_checkpoint().await?;
         let (upload_id, listed) = match existing {
-            Some((cp, listed)) => (cp.upload_id, listed),
-            None => {
-                let id = self
-                    .initiate_multipart_upload(key, Some(&content_type))
-                    .await?;
-                let cp = Checkpoint::new(&bucket, key, &path, stamp, part_size, &id, &content_type);
-                if let Err(e) = store.save(&cp) {
-                    let _ = self.abort_multipart_upload(key, &id).await;
-                    return Err(e);
-                }
-                (id, Vec::new())
-            }
+            Some(found) => found,
+            None => (job.initiate().await?, Vec::new()),
         };
-
-        let tracker = Tracker::new(stamp.size, parts_total, options.progress.clone());
-        let part_len = |n: u32| -> u64 {
-            let start = (n as u64 - 1) * part_size;
-            (stamp.size - start).min(part_size)
-        };
-
-        // 3. Trust only listed parts that match the file byte for byte.
-        let listed: HashMap<u32, crate::xml::ListedPart> =
-            listed.into_iter().map(|p| (p.part_number, p)).collect();
-        let mut done: Vec<UploadedPart> = Vec::new();
-        let mut missing: Vec<u32> = Vec::new();
-        for n in 1..=parts_total {
-            match listed.get(&n) {
-                Some(p) if p.size == part_len(n) => {
-                    let data = read_part(&path, (n as u64 - 1) * part_size, p.size).await?;
-                    if etag_is_md5_of(&p.etag, &data) {
-                        done.push(UploadedPart {
-                            part_number: n,
-                            etag: p.etag.clone(),
-                            size: p.size,
-                            crc64: crate::crc64::checksum(&data),
-                        });
-                        continue;
-                    }
-                    missing.push(n);
-                }
-                _ => missing.push(n),
-            }
-        }
+        let tracker = Tracker::new(job.stamp.size, job.parts_total, options.progress.clone());
+        let (mut done, missing) = job.verified_parts(listed).await?;
         let resumed_parts = done.len() as u32;
         tracker.add_done(done.iter().map(|p| p.size).sum(), resumed_parts);
-
-        // 4. Send what is missing, `concurrency` at a time.
-        let concurrency = options.concurrency.max(1);
-        let upload = stream::iter(missing.iter().copied())
-            .map(|n| {
-                let tracker = tracker.clone();
-                let path = &path;
-                let upload_id = &upload_id;
-                async move {
-                    let offset = (n as u64 - 1) * part_size;
-                    let data = read_part(path, offset, part_len(n)).await?;
-                    let part = self
-                        .upload_part_tracked(key, upload_id, n, data, Some(tracker.clone()))
-                        .await?;
-                    tracker.part_done();
-                    Ok::<_, Error>(part)
-                }
-            })
-            .buffer_unordered(concurrency)
-            .try_collect::<Vec<_>>();
         let sent = tokio::select! {
             _ = options.cancel.cancelled() => return Err(cancelled("UploadPart")),
-            r = upload => r?,
+            r = job.send_parts(&upload_id, &missing, &tracker) => r?,
         };
         let uploaded_parts = sent.len() as u32;
         done.extend(sent);
         done.sort_by_key(|p| p.part_number);
-
-        // 5. The file must still be the one the parts were read from.
-        let now = FileStamp::of(&path)
-            .map_err(|e| Error::io(OP, &format!("cannot read {}", path.display()), e))?;
-        if now != stamp {
-            return Err(Error::new(
-                ErrorKind::FileChanged,
-                OP,
-                format!(
-                    "{} changed during the upload; upload it again to start over",
-                    path.display()
-                ),
-            ));
-        }
+        job.check_unchanged()?;
         if options.cancel.is_cancelled() {
             return Err(cancelled("CompleteMultipartUpload"));
         }
-
-        // 6. Complete, and believe it only if the CRC-64 of the parts matches OSS's.
-        let local = done
-            .iter()
-            .fold(0u64, |acc, p| crate::crc64::combine(acc, p.crc64, p.size));
-        let out = match self
-            .complete_multipart_upload_with_callback(
-                key,
-                &upload_id,
-                &done,
-                options.callback.as_ref(),
-            )
-            .await
-        {
-            Ok(out) => out,
-            // A retried Complete whose first attempt went through but whose answer was lost:
-            // the upload id is gone and the object is there. Believe it only if it is ours.
-            Err(e) if e.code() == Some("NoSuchUpload") => {
-                let meta = self.head_object(key).await.map_err(|_| e)?;
-                if meta.size != stamp.size {
-                    return Err(Error::new(
-                        ErrorKind::Unexpected,
-                        "CompleteMultipartUpload",
-                        "the upload vanished and the object in OSS is not this file; upload it again",
-                    ));
-                }
-                crate::multipart::CompleteOutput {
-                    etag: meta.etag,
-                    crc64: meta.crc64,
-                    request_id: String::new(),
-                    callback: None,
-                }
-            }
-            Err(e) => return Err(e),
-        };
-        let crc64 = check_crc("CompleteMultipartUpload", local, out.crc64)?;
-        store.remove(&bucket, key, &path)?;
+        let out = job.complete(&upload_id, &done).await?;
         Ok(ResumableOutput {
             upload: UploadOutput {
                 key: key.to_string(),
-                etag: out.etag,
-                crc64,
-                bytes: stamp.size,
-                request_id: out.request_id,
-                resumed_parts,
                 uploaded_parts,
-                callback: out.callback,
+                resumed_parts,
+                ..out
             },
             restarted,
         })
@@ -399,6 +244,235 @@ impl Client {
             }
         }
         store.remove(self.bucket(), key, &path)
+    }
+}
+
+/// One resumable upload, step by step: what the checkpoint says, a new or continued multipart
+/// upload, which listed parts are really this file's, sending the rest, and completing only if
+/// the CRC-64 matches.
+struct Job<'a> {
+    client: &'a Client,
+    key: &'a str,
+    path: PathBuf,
+    stamp: FileStamp,
+    part_size: u64,
+    parts_total: u32,
+    bucket: String,
+    store: CheckpointStore,
+    content_type: String,
+    concurrency: usize,
+    callback: Option<&'a crate::Callback>,
+}
+
+const OP: &str = "ResumableUpload";
+
+impl<'a> Job<'a> {
+    fn new(
+        client: &'a Client,
+        key: &'a str,
+        path: &Path,
+        options: &'a UploadOptions,
+    ) -> Result<Self> {
+        validate_key(OP, key)?;
+        let path = std::path::absolute(path)
+            .map_err(|e| Error::io(OP, &format!("cannot resolve {}", path.display()), e))?;
+        let stamp = FileStamp::of(&path)
+            .map_err(|e| Error::io(OP, &format!("cannot read {}", path.display()), e))?;
+        let part_size = part_size_for(stamp.size, options.part_size);
+        let content_type = options
+            .content_type
+            .clone()
+            .unwrap_or_else(|| content_type_for(&path));
+        Ok(Self {
+            client,
+            key,
+            stamp,
+            part_size,
+            parts_total: part_count(stamp.size, part_size),
+            bucket: client.bucket().to_string(),
+            store: options.store()?,
+            content_type,
+            concurrency: options.concurrency.max(1),
+            callback: options.callback.as_ref(),
+            path,
+        })
+    }
+
+    fn part_len(&self, n: u32) -> u64 {
+        let start = (n as u64 - 1) * self.part_size;
+        (self.stamp.size - start).min(self.part_size)
+    }
+
+    /// Step 1: the upload to continue (its id and the parts OSS lists), or why the checkpoint
+    /// was not used. An unusable earlier upload is aborted so it does not linger in OSS.
+    async fn load_checkpoint(&self) -> Result<(Option<(String, Vec<ListedPart>)>, Option<String>)> {
+        let (existing, restarted) = match self.store.load(&self.bucket, self.key, &self.path) {
+            Loaded::Missing => (None, None),
+            Loaded::Corrupt(why) => {
+                tracing::warn!(key = self.key, %why, "ignoring a corrupt checkpoint");
+                let why = format!("the checkpoint was corrupt and was replaced ({why})");
+                (None, Some(why))
+            }
+            Loaded::Found(cp) => match cp.mismatch(self.stamp, self.part_size) {
+                Some(why) => {
+                    let _ = self
+                        .client
+                        .abort_multipart_upload(self.key, &cp.upload_id)
+                        .await;
+                    (None, Some(why))
+                }
+                None => match self.client.list_parts(self.key, &cp.upload_id).await {
+                    Ok(parts) => (Some((cp.upload_id, parts)), None),
+                    Err(e) if e.code() == Some("NoSuchUpload") => {
+                        let why = "the earlier upload no longer exists in OSS".to_string();
+                        (None, Some(why))
+                    }
+                    Err(e) => return Err(e),
+                },
+            },
+        };
+        if restarted.is_some() {
+            self.store.remove(&self.bucket, self.key, &self.path)?;
+        }
+        Ok((existing, restarted))
+    }
+
+    /// Step 2: a new upload, checkpointed before any part is sent.
+    async fn initiate(&self) -> Result<String> {
+        let id = self
+            .client
+            .initiate_multipart_upload(self.key, Some(&self.content_type))
+            .await?;
+        let cp = Checkpoint::new(
+            &self.bucket,
+            self.key,
+            &self.path,
+            self.stamp,
+            self.part_size,
+            &id,
+            &self.content_type,
+        );
+        if let Err(e) = self.store.save(&cp) {
+            let _ = self.client.abort_multipart_upload(self.key, &id).await;
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Step 3: the listed parts that match the file byte for byte (size and MD5 ETag), and the
+    /// part numbers still to send.
+    async fn verified_parts(
+        &self,
+        listed: Vec<ListedPart>,
+    ) -> Result<(Vec<UploadedPart>, Vec<u32>)> {
+        let listed: HashMap<u32, ListedPart> =
+            listed.into_iter().map(|p| (p.part_number, p)).collect();
+        let mut done = Vec::new();
+        let mut missing = Vec::new();
+        for n in 1..=self.parts_total {
+            let Some(p) = listed.get(&n).filter(|p| p.size == self.part_len(n)) else {
+                missing.push(n);
+                continue;
+            };
+            let data = read_part(&self.path, (n as u64 - 1) * self.part_size, p.size).await?;
+            if etag_is_md5_of(&p.etag, &data) {
+                done.push(UploadedPart {
+                    part_number: n,
+                    etag: p.etag.clone(),
+                    size: p.size,
+                    crc64: crate::crc64::checksum(&data),
+                });
+            } else {
+                missing.push(n);
+            }
+        }
+        Ok((done, missing))
+    }
+
+    /// Step 4: sends the missing parts, `concurrency` at a time.
+    async fn send_parts(
+        &self,
+        upload_id: &str,
+        missing: &[u32],
+        tracker: &std::sync::Arc<Tracker>,
+    ) -> Result<Vec<UploadedPart>> {
+        stream::iter(missing.iter().copied())
+            .map(|n| async move {
+                let offset = (n as u64 - 1) * self.part_size;
+                let data = read_part(&self.path, offset, self.part_len(n)).await?;
+                let part = self
+                    .client
+                    .upload_part_tracked(self.key, upload_id, n, data, Some(tracker.clone()))
+                    .await?;
+                tracker.part_done();
+                Ok::<_, Error>(part)
+            })
+            .buffer_unordered(self.concurrency)
+            .try_collect::<Vec<_>>()
+            .await
+    }
+
+    /// Step 5: the file must still be the one the parts were read from.
+    fn check_unchanged(&self) -> Result<()> {
+        let now = FileStamp::of(&self.path)
+            .map_err(|e| Error::io(OP, &format!("cannot read {}", self.path.display()), e))?;
+        if now != self.stamp {
+            return Err(Error::new(
+                ErrorKind::FileChanged,
+                OP,
+                format!(
+                    "{} changed during the upload; upload it again to start over",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Step 6: completes, and believes it only if the CRC-64 of the parts matches OSS's; then
+    /// the checkpoint goes.
+    async fn complete(&self, upload_id: &str, done: &[UploadedPart]) -> Result<UploadOutput> {
+        let local = done
+            .iter()
+            .fold(0u64, |acc, p| crate::crc64::combine(acc, p.crc64, p.size));
+        let out = match self
+            .client
+            .complete_multipart_upload_with_callback(self.key, upload_id, done, self.callback)
+            .await
+        {
+            Ok(out) => out,
+            // A retried Complete whose first attempt went through but whose answer was lost:
+            // the upload id is gone and the object is there. Believe it only if it is ours.
+            Err(e) if e.code() == Some("NoSuchUpload") => {
+                let meta = self.client.head_object(self.key).await.map_err(|_| e)?;
+                if meta.size != self.stamp.size {
+                    return Err(Error::new(
+                        ErrorKind::Unexpected,
+                        "CompleteMultipartUpload",
+                        "the upload vanished and the object in OSS is not this file; upload it again",
+                    ));
+                }
+                crate::multipart::CompleteOutput {
+                    etag: meta.etag,
+                    crc64: meta.crc64,
+                    request_id: String::new(),
+                    callback: None,
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let crc64 = check_crc("CompleteMultipartUpload", local, out.crc64)?;
+        self.store.remove(&self.bucket, self.key, &self.path)?;
+        Ok(UploadOutput {
+            key: self.key.to_string(),
+            etag: out.etag,
+            crc64,
+            bytes: self.stamp.size,
+            request_id: out.request_id,
+            resumed_parts: 0,
+            uploaded_parts: 0,
+            callback: out.callback,
+        })
     }
 }
 
