@@ -499,6 +499,25 @@ fn a_script_in_the_webview_cannot_read_or_upload_files_by_path() {
     assert!(stored(&rt, &stack, "uploads/private.png"));
 }
 
+/// The app's commands, all of which the UI may call.
+const APP_COMMANDS: &[&str] = &[
+    "get_settings",
+    "save_settings",
+    "test_connection",
+    "pick_image",
+    "describe_file",
+    "preview_file",
+    "start_upload",
+    "resume_upload",
+    "pause_upload",
+    "cancel_upload",
+    "get_history",
+    "get_previews",
+    "list_server_uploads",
+    "download_upload",
+    "server_url_warning",
+];
+
 #[test]
 fn the_webview_holds_no_plugin_permission_and_loads_no_remote_image() {
     let dir = tempfile::tempdir().unwrap();
@@ -523,20 +542,48 @@ fn the_webview_holds_no_plugin_permission_and_loads_no_remote_image() {
         assert!(err.to_string().contains("not allowed"), "{cmd}: {err}");
     }
 
-    // Every platform's capability, as written and as generated into the ACL: nothing granted
-    // (the UI calls only the app's own commands; the picker and content:// reads run in Rust).
+    // Every platform's capability, as written and as generated into the ACL: the app's own
+    // commands and nothing else, no plugin or core permission (the picker and content:// reads
+    // run in Rust).
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["desktop.json", "mobile.json"] {
-        let cap: Value =
-            serde_json::from_slice(&std::fs::read(root.join("capabilities").join(name)).unwrap())
-                .unwrap();
-        assert_eq!(cap["permissions"], json!([]), "{name}");
+    let read = |p: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(root.join(p)).unwrap()).unwrap()
+    };
+    let generated = read("gen/schemas/capabilities.json");
+    let mut caps: Vec<(String, Value)> = generated
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, c)| (format!("generated {id}"), c.clone()))
+        .collect();
+    for name in ["desktop", "mobile"] {
+        caps.push((name.into(), read(&format!("capabilities/{name}.json"))));
     }
-    let generated: Value =
-        serde_json::from_slice(&std::fs::read(root.join("gen/schemas/capabilities.json")).unwrap())
-            .unwrap();
-    for (id, cap) in generated.as_object().unwrap() {
-        assert_eq!(cap["permissions"], json!([]), "{id}");
+    assert_eq!(caps.len(), 4, "two platforms' capabilities, no other");
+    let wanted: Vec<String> = APP_COMMANDS
+        .iter()
+        .map(|c| format!("allow-{}", c.replace('_', "-")))
+        .collect();
+    for (what, cap) in caps {
+        let mut granted: Vec<String> = cap["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().expect("plain permission names").to_string())
+            .collect();
+        granted.sort();
+        let mut w = wanted.clone();
+        w.sort();
+        assert_eq!(granted, w, "{what}");
+    }
+    // The app has an ACL manifest of its own, so its commands are checked against the
+    // capabilities too (a command added later is not callable until granted).
+    let manifests = read("gen/schemas/acl-manifests.json");
+    let app_manifest = manifests["__app-acl__"]["permissions"]
+        .as_object()
+        .expect("the app's ACL manifest");
+    for allow in &wanted {
+        assert!(app_manifest.contains_key(allow), "{allow}");
     }
 
     // Thumbnails come through the backend as bytes: images load from the app or data: only.
