@@ -169,9 +169,10 @@ pub(crate) fn authenticate(
                     .trim()
                     .rsplit_once(':')
                     .ok_or_else(invalid_auth_header)?;
-                // Browsers cannot set Date; OSS then takes x-oss-date in its place.
-                let date = header("date")
-                    .or_else(|| header("x-oss-date"))
+                // The SDKs (and browsers, which cannot set Date) put x-oss-date in the Date
+                // line when they send it, and OSS takes it in Date's place.
+                let date = header("x-oss-date")
+                    .or_else(|| header("date"))
                     .ok_or_else(|| OssError::access_denied("Missing Date header."))?
                     .to_string();
                 let t = httpdate::parse_http_date(&date)

@@ -44,7 +44,8 @@ pub(crate) fn list(
         None => 100,
     };
     let after: String = if v2 {
-        match target.param("continuation-token") {
+        // oss2 always sends `continuation-token`, empty on the first page.
+        match target.param("continuation-token").filter(|t| !t.is_empty()) {
             Some(t) => URL_SAFE_NO_PAD
                 .decode(t)
                 .ok()
@@ -102,7 +103,7 @@ pub(crate) fn list(
     w.elem("Name", bucket);
     w.elem("Prefix", &encode_name(prefix, url));
     if v2 {
-        if let Some(t) = target.param("continuation-token") {
+        if let Some(t) = target.param("continuation-token").filter(|t| !t.is_empty()) {
             w.elem("ContinuationToken", t);
         }
         if let Some(s) = target.param("start-after") {

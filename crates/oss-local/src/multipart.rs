@@ -7,12 +7,10 @@
 use crate::auth::iso8601;
 use crate::body::RequestBody;
 use crate::list::{encode_name, xml_response};
-use crate::object::{check_length, check_md5, header, user_meta};
+use crate::object::{check_length, check_md5, content_type, header, stored_headers, user_meta};
 use crate::oss::Target;
 use crate::server::{Resp, State};
-use crate::storage::{
-    guess_content_type, now_secs, random_hex, read_json, write_atomic, ObjectMeta,
-};
+use crate::storage::{now_secs, random_hex, read_json, write_atomic, ObjectMeta};
 use crate::xml::{parse_complete, OssError, XmlWriter};
 use axum::body::Body;
 use base64::engine::general_purpose::STANDARD;
@@ -30,6 +28,8 @@ struct Upload {
     initiated: i64,
     content_type: String,
     user_meta: Vec<(String, String)>,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,10 +98,9 @@ pub(crate) fn initiate(
     let upload = Upload {
         key: key.to_string(),
         initiated: now_secs(),
-        content_type: header(&parts.headers, "content-type")
-            .map(str::to_string)
-            .unwrap_or_else(|| guess_content_type(key).to_string()),
+        content_type: content_type(&parts.headers),
         user_meta: user_meta(&parts.headers),
+        headers: stored_headers(&parts.headers),
     };
     let json = serde_json::to_vec(&upload).map_err(OssError::internal)?;
     write_atomic(&state.storage.tmp_dir(), &dir.join("upload.json"), &json)?;
@@ -189,7 +188,8 @@ pub(crate) fn list_parts(
             .ok_or_else(|| OssError::invalid_argument("max-parts must be between 1 and 1000."))?,
         None => 1000,
     };
-    let marker: u32 = match target.param("part-number-marker") {
+    // oss2's list_parts() sends an empty marker on the first page.
+    let marker: u32 = match target.param("part-number-marker").filter(|v| !v.is_empty()) {
         Some(v) => v
             .parse()
             .map_err(|_| OssError::invalid_argument("part-number-marker must be an integer."))?,
@@ -346,6 +346,7 @@ pub(crate) async fn complete(
         content_md5: None,
         last_modified: now_secs(),
         user_meta: upload.user_meta,
+        headers: upload.headers,
         object_type: "Multipart".into(),
         data_file: String::new(),
     };
@@ -412,11 +413,20 @@ pub(crate) async fn abort(
         .expect("valid response"))
 }
 
+/// Whether an upload comes after the markers: OSS lists keys after `key-marker`, and with
+/// `upload-id-marker` also the uploads of that very key whose ids come after it.
+fn after_markers(key: &str, id: &str, key_marker: &str, id_marker: &str) -> bool {
+    if key_marker.is_empty() {
+        return true;
+    }
+    key > key_marker || (key == key_marker && !id_marker.is_empty() && id > id_marker)
+}
+
 pub(crate) fn list_uploads(state: &State, target: &Target, bucket: &str) -> Result<Resp, OssError> {
-    let prefix = target.param("prefix").unwrap_or("");
-    let key_marker = target.param("key-marker").unwrap_or("");
-    let id_marker = target.param("upload-id-marker").unwrap_or("");
-    let max: usize = match target.param("max-uploads") {
+    let param = |n: &str| target.param(n).unwrap_or("");
+    let (prefix, delimiter) = (param("prefix"), param("delimiter"));
+    let (key_marker, id_marker) = (param("key-marker"), param("upload-id-marker"));
+    let max: usize = match target.param("max-uploads").filter(|v| !v.is_empty()) {
         Some(v) => v
             .parse()
             .ok()
@@ -424,19 +434,41 @@ pub(crate) fn list_uploads(state: &State, target: &Target, bucket: &str) -> Resu
             .ok_or_else(|| OssError::invalid_argument("max-uploads must be between 1 and 1000."))?,
         None => 1000,
     };
-    let mut uploads: Vec<(String, String, i64)> = Vec::new();
+    let mut all: Vec<(String, String, i64)> = Vec::new();
     for e in std::fs::read_dir(state.storage.bucket_dir(bucket).join("uploads"))?.flatten() {
         let id = e.file_name().to_string_lossy().to_string();
         if let Some(u) = read_json::<Upload>(&e.path().join("upload.json"))? {
-            let after = (u.key.as_str(), id.as_str()) > (key_marker, id_marker);
-            if u.key.starts_with(prefix) && (key_marker.is_empty() || after) {
-                uploads.push((u.key, id, u.initiated));
+            if u.key.starts_with(prefix) && after_markers(&u.key, &id, key_marker, id_marker) {
+                all.push((u.key, id, u.initiated));
             }
         }
     }
-    uploads.sort();
-    let truncated = uploads.len() > max;
-    uploads.truncate(max);
+    all.sort();
+    // With a delimiter, keys with it after the prefix roll up into one common prefix each.
+    let mut uploads = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    let mut truncated = false;
+    for (k, id, initiated) in all {
+        let common = (!delimiter.is_empty())
+            .then(|| k[prefix.len()..].find(delimiter))
+            .flatten()
+            .map(|i| k[..prefix.len() + i + delimiter.len()].to_string());
+        // A common prefix counts once, and one used as the marker skips all keys under it.
+        if let Some(cp) = &common {
+            if prefixes.last() == Some(cp) || (!key_marker.is_empty() && cp.as_str() <= key_marker)
+            {
+                continue;
+            }
+        }
+        if uploads.len() + prefixes.len() == max {
+            truncated = true;
+            break;
+        }
+        match common {
+            Some(cp) => prefixes.push(cp),
+            None => uploads.push((k, id, initiated)),
+        }
+    }
     let url = target.param("encoding-type") == Some("url");
     let mut w = XmlWriter::new("ListMultipartUploadsResult");
     w.elem("Bucket", bucket);
@@ -445,13 +477,14 @@ pub(crate) fn list_uploads(state: &State, target: &Target, bucket: &str) -> Resu
     }
     w.elem("KeyMarker", &encode_name(key_marker, url));
     w.elem("UploadIdMarker", id_marker);
-    let (next_key, next_id) = uploads
-        .last()
-        .map(|(k, i, _)| (k.as_str(), i.as_str()))
-        .unwrap_or(("", ""));
-    w.elem("NextKeyMarker", &encode_name(next_key, url));
-    w.elem("NextUploadIdMarker", next_id);
-    w.elem("Delimiter", "");
+    let (next_key, next_id) = match (uploads.last(), prefixes.last()) {
+        (Some((k, i, _)), p) if p.is_none_or(|p| p < k) => (k.clone(), i.clone()),
+        (_, Some(p)) => (p.clone(), String::new()),
+        _ => (String::new(), String::new()),
+    };
+    w.elem("NextKeyMarker", &encode_name(&next_key, url));
+    w.elem("NextUploadIdMarker", &next_id);
+    w.elem("Delimiter", &encode_name(delimiter, url));
     w.elem("Prefix", &encode_name(prefix, url));
     w.elem("MaxUploads", &max.to_string());
     w.elem("IsTruncated", if truncated { "true" } else { "false" });
@@ -466,6 +499,11 @@ pub(crate) fn list_uploads(state: &State, target: &Target, bucket: &str) -> Resu
                     .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
             ),
         );
+        w.close();
+    }
+    for p in prefixes {
+        w.open("CommonPrefixes");
+        w.elem("Prefix", &encode_name(&p, url));
         w.close();
     }
     Ok(xml_response(w.finish()))

@@ -4,7 +4,7 @@ use crate::auth::Principal;
 use crate::body::RequestBody;
 use crate::oss::Target;
 use crate::server::{Resp, State};
-use crate::storage::{guess_content_type, now_secs, ObjectMeta};
+use crate::storage::{now_secs, ObjectMeta, DEFAULT_CONTENT_TYPE};
 use crate::xml::OssError;
 use axum::body::Body;
 use base64::engine::general_purpose::STANDARD;
@@ -19,15 +19,48 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// `x-oss-meta-*` headers to keep with an object.
+/// A header value as text: UTF-8 where it is (user metadata may be), else Latin-1.
+fn header_text(v: &http::HeaderValue) -> String {
+    match std::str::from_utf8(v.as_bytes()) {
+        Ok(s) => s.to_string(),
+        Err(_) => v.as_bytes().iter().map(|&b| b as char).collect(),
+    }
+}
+
+/// `x-oss-meta-*` headers to keep with an object (UTF-8 values included).
 pub(crate) fn user_meta(headers: &HeaderMap) -> Vec<(String, String)> {
     let mut m: Vec<(String, String)> = headers
         .iter()
         .filter(|(n, _)| n.as_str().starts_with("x-oss-meta-"))
-        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .map(|(n, v)| (n.as_str().to_string(), header_text(v)))
         .collect();
     m.sort();
     m
+}
+
+/// Standard headers an upload may set and GET/HEAD answer with.
+const STORED_HEADERS: &[&str] = &[
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "expires",
+];
+
+/// The [`STORED_HEADERS`] of an upload request.
+pub(crate) fn stored_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    STORED_HEADERS
+        .iter()
+        .filter_map(|n| Some((n.to_string(), header_text(headers.get(*n)?))))
+        .collect()
+}
+
+/// The content type of an upload: as given, else what OSS stores.
+pub(crate) fn content_type(headers: &HeaderMap) -> String {
+    header(headers, "content-type")
+        .filter(|v| !v.is_empty())
+        .unwrap_or(DEFAULT_CONTENT_TYPE)
+        .to_string()
 }
 
 /// Checks the body framing of an upload: a PUT needs Content-Length (or chunked encoding).
@@ -96,9 +129,7 @@ pub(crate) async fn put(
     }
     let written = state.storage.write_temp(body).await?;
     check_md5(&parts.headers, &written.md5)?;
-    let content_type = header(&parts.headers, "content-type")
-        .map(str::to_string)
-        .unwrap_or_else(|| guess_content_type(key).to_string());
+    let content_type = content_type(&parts.headers);
     let meta = ObjectMeta {
         key: key.to_string(),
         size: written.size,
@@ -108,6 +139,7 @@ pub(crate) async fn put(
         content_md5: Some(STANDARD.encode(written.md5)),
         last_modified: now_secs(),
         user_meta: user_meta(&parts.headers),
+        headers: stored_headers(&parts.headers),
         object_type: "Normal".into(),
         data_file: String::new(),
     };
@@ -145,8 +177,10 @@ fn object_response(meta: &ObjectMeta) -> http::response::Builder {
     if let Some(md5) = &meta.content_md5 {
         b = b.header("content-md5", md5.as_str());
     }
-    for (k, v) in &meta.user_meta {
-        b = b.header(k.as_str(), v.as_str());
+    for (k, v) in meta.user_meta.iter().chain(&meta.headers) {
+        if let Ok(v) = http::HeaderValue::from_bytes(v.as_bytes()) {
+            b = b.header(k.as_str(), v);
+        }
     }
     b
 }

@@ -97,101 +97,134 @@ impl Op {
     }
 
     fn of(method: &Method, t: &Target) -> Op {
-        // Each operation takes its own query parameters besides the signature ones; anything
-        // else is another API (?acl, ?tagging, ...) that must not be mistaken for this one.
+        // An operation is chosen by its sub-resource parameters (`?uploads`, `?acl`, ...); one
+        // this does not implement is never mistaken for another operation. Other parameters
+        // OSS does not know are ignored, as OSS ignores them.
         let only = |allowed: &[&str]| {
-            t.query.iter().all(|(k, _)| {
-                SIGNATURE_PARAMS.contains(&k.as_str()) || allowed.contains(&k.as_str())
-            })
+            t.query
+                .iter()
+                .all(|(k, _)| !SELECTORS.contains(&k.as_str()) || allowed.contains(&k.as_str()))
         };
         match (t.key.is_some(), method.as_str()) {
             (true, "PUT") if t.has("uploadId") && only(&["uploadId", "partNumber"]) => {
                 Op::UploadPart
             }
             (true, "PUT") if only(&[]) => Op::PutObject,
-            (true, "POST") if t.has("uploads") && only(&["uploads", "encoding-type"]) => {
-                Op::InitiateMultipartUpload
-            }
-            (true, "POST") if t.has("uploadId") && only(&["uploadId", "encoding-type"]) => {
+            (true, "POST") if t.has("uploads") && only(&["uploads"]) => Op::InitiateMultipartUpload,
+            (true, "POST") if t.has("uploadId") && only(&["uploadId"]) => {
                 Op::CompleteMultipartUpload
             }
-            (true, "GET") if t.has("uploadId") && only(LIST_PARTS_PARAMS) => Op::ListParts,
-            (true, "GET") if only(GET_OBJECT_PARAMS) => Op::GetObject,
+            (true, "GET") if t.has("uploadId") && only(&["uploadId"]) => Op::ListParts,
+            (true, "GET") if only(&["x-oss-process"]) => Op::GetObject,
             (true, "HEAD") if t.has("objectMeta") && only(&["objectMeta"]) => Op::GetObjectMeta,
             (true, "HEAD") if only(&[]) => Op::HeadObject,
             (true, "DELETE") if t.has("uploadId") && only(&["uploadId"]) => {
                 Op::AbortMultipartUpload
             }
             (true, "DELETE") if only(&[]) => Op::DeleteObject,
-            (false, "GET") if t.param("list-type") == Some("2") && only(LIST_V2_PARAMS) => {
-                Op::ListObjectsV2
-            }
-            (false, "GET") if t.has("uploads") && only(LIST_UPLOADS_PARAMS) => {
-                Op::ListMultipartUploads
-            }
+            (false, "GET") if t.has("uploads") && only(&["uploads"]) => Op::ListMultipartUploads,
             (false, "GET") if t.has("bucketInfo") && only(&["bucketInfo"]) => Op::GetBucketInfo,
             (false, "GET") if t.has("location") && only(&["location"]) => Op::GetBucketLocation,
-            (false, "GET") if only(LIST_V1_PARAMS) => Op::ListObjects,
+            (false, "GET") if t.param("list-type") == Some("2") && only(&[]) => Op::ListObjectsV2,
+            (false, "GET") if only(&[]) => Op::ListObjects,
             _ => Op::Unsupported,
         }
     }
 }
 
-/// Query parameters of presigned URLs (V1 and V4).
-const SIGNATURE_PARAMS: &[&str] = &[
-    "OSSAccessKeyId",
-    "Expires",
-    "Signature",
-    "security-token",
-    "x-oss-signature-version",
-    "x-oss-credential",
-    "x-oss-date",
-    "x-oss-expires",
-    "x-oss-signature",
-    "x-oss-additional-headers",
-    "x-oss-security-token",
-];
-
-const GET_OBJECT_PARAMS: &[&str] = &[
-    "x-oss-process",
-    "x-oss-traffic-limit",
-    "response-content-type",
-    "response-content-language",
-    "response-expires",
-    "response-cache-control",
-    "response-content-disposition",
-    "response-content-encoding",
-];
-
-const LIST_V1_PARAMS: &[&str] = &["prefix", "delimiter", "marker", "max-keys", "encoding-type"];
-
-const LIST_V2_PARAMS: &[&str] = &[
-    "list-type",
-    "prefix",
-    "delimiter",
-    "continuation-token",
-    "start-after",
-    "max-keys",
-    "encoding-type",
-    "fetch-owner",
-];
-
-const LIST_PARTS_PARAMS: &[&str] = &[
+/// Query parameters that select an operation (OSS's sub-resources, less the ones that are
+/// only arguments such as `partNumber`, `response-*` or the signature's).
+const SELECTORS: &[&str] = &[
+    "acl",
+    "append",
+    "bucketInfo",
+    "cname",
+    "comp",
+    "cors",
+    "delete",
+    "encryption",
+    "group",
+    "inventory",
+    "lifecycle",
+    "link",
+    "live",
+    "location",
+    "logging",
+    "objectInfo",
+    "objectMeta",
+    "policy",
+    "qos",
+    "qosInfo",
+    "referer",
+    "replication",
+    "replicationLocation",
+    "replicationProgress",
+    "requestPayment",
+    "restore",
+    "stat",
+    "status",
+    "style",
+    "symlink",
+    "tagging",
+    "transferAcceleration",
     "uploadId",
-    "max-parts",
-    "part-number-marker",
-    "encoding-type",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "vod",
+    "website",
+    "worm",
+    "wormExtend",
+    "wormId",
+    "x-oss-async-process",
+    "x-oss-process",
+    "regionList",
+    "resourceGroup",
+    "accessPoint",
+    "metaQuery",
+    "userDefinedLogFieldsConfig",
+    "bucketArchiveDirectRead",
+    "responseHeader",
+    "httpsConfig",
+    "publicAccessBlock",
+    "dataRedundancyTransition",
+    "redundancyTransition",
+    "overwriteConfig",
 ];
 
-const LIST_UPLOADS_PARAMS: &[&str] = &[
-    "uploads",
-    "prefix",
-    "delimiter",
-    "key-marker",
-    "upload-id-marker",
-    "max-uploads",
-    "encoding-type",
+/// Request headers that change what OSS stores or how, and that oss-local does not implement:
+/// refused rather than dropped (exact names, then prefixes).
+const UNIMPLEMENTED_HEADERS: &[&str] = &[
+    "x-oss-storage-class",
+    "x-oss-object-acl",
+    "x-oss-tagging",
+    "x-oss-tagging-directive",
+    "x-oss-metadata-directive",
+    "x-oss-symlink-target",
+    "x-oss-copy-source",
+    "x-oss-copy-source-range",
+    "x-oss-copy-source-if-match",
+    "x-oss-copy-source-if-none-match",
+    "x-oss-copy-source-if-modified-since",
+    "x-oss-copy-source-if-unmodified-since",
+    "x-oss-object-worm-mode",
+    "x-oss-object-worm-retain-until-date",
+    "x-oss-acl",
+    "x-oss-hdfs-ranger",
 ];
+const UNIMPLEMENTED_HEADER_PREFIXES: &[&str] = &["x-oss-server-side-", "x-oss-worm-"];
+
+/// The first request header oss-local would have to drop, if any.
+fn unimplemented_header(headers: &http::HeaderMap) -> Option<String> {
+    headers.keys().map(|n| n.as_str()).find_map(|n| {
+        let hit = UNIMPLEMENTED_HEADERS.contains(&n)
+            || UNIMPLEMENTED_HEADER_PREFIXES
+                .iter()
+                .any(|p| n.starts_with(p));
+        hit.then(|| n.to_string())
+    })
+}
 
 fn decode(s: &str) -> Result<String, OssError> {
     percent_encoding::percent_decode_str(s)
@@ -289,7 +322,11 @@ pub(crate) fn error_response(e: &OssError, request_id: &str, host: &str, head: b
     let xml = e.to_xml(request_id, host);
     let mut b = Response::builder().status(e.status);
     if head {
-        b = b.header("content-length", "0");
+        // A HEAD answer has no body: OSS sends the error document base64 in `x-oss-err`, so a
+        // client can tell NoSuchKey from NoSuchBucket.
+        use base64::Engine;
+        let err = base64::engine::general_purpose::STANDARD.encode(&xml);
+        b = b.header("content-length", "0").header("x-oss-err", err);
         return b.body(Body::empty()).expect("valid response");
     }
     b.header("content-type", "application/xml")
@@ -441,6 +478,14 @@ async fn run(
         }
     }
     let key = target.key.as_deref().unwrap_or("");
+    if let Some(h) = unimplemented_header(&parts.headers) {
+        return Err(OssError::new(
+            501,
+            "NotImplemented",
+            format!("oss-local does not implement the {h} header; nothing was changed."),
+        )
+        .with("Header", h));
+    }
     match op {
         Op::PutObject => crate::object::put(state, parts, bucket, key, body, request_id).await,
         Op::GetObject => {

@@ -29,6 +29,10 @@ pub(crate) struct ObjectMeta {
     /// Seconds since the epoch.
     pub last_modified: i64,
     pub user_meta: Vec<(String, String)>,
+    /// Standard headers given on upload and answered on GET/HEAD (`cache-control`,
+    /// `content-disposition`, `content-encoding`, `content-language`, `expires`).
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
     /// `Normal` or `Multipart`.
     pub object_type: String,
     pub data_file: String,
@@ -259,21 +263,5 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// A content type from the key's extension, as OSS does when none is given.
-pub(crate) fn guess_content_type(key: &str) -> &'static str {
-    let ext = key.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "bmp" => "image/bmp",
-        "txt" => "text/plain",
-        "html" | "htm" => "text/html",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "pdf" => "application/pdf",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    }
-}
+/// The content type OSS stores when an upload names none.
+pub(crate) const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
