@@ -278,60 +278,9 @@ impl Config {
         let l = Loader { file, obj, env };
         l.check_unknown_keys()?;
 
-        let access_key = AccessKey {
-            id: l.required_string("AccessKeyID", Some(ENV_ACCESS_KEY_ID))?,
-            secret: l.required_string("AccessKeySecret", Some(ENV_ACCESS_KEY_SECRET))?,
-        };
-        let role_arn = l.required_string("RoleArn", None)?;
-        if !role_arn.starts_with("acs:ram::") || !role_arn.contains(":role/") {
-            return Err(l.err(
-                "RoleArn",
-                format!("{role_arn:?} is not a role ARN (acs:ram::<account-id>:role/<role-name>)"),
-            ));
-        }
-        let token_expire_seconds = match l.opt_u64("TokenExpireTime")? {
-            None => return Err(l.err("TokenExpireTime", "missing (seconds, at least 900)")),
-            Some(s) if s < MIN_TOKEN_EXPIRE_SECONDS => {
-                return Err(l.err(
-                    "TokenExpireTime",
-                    format!("{s} is less than the {MIN_TOKEN_EXPIRE_SECONDS} seconds STS allows"),
-                ))
-            }
-            Some(s) if s > MAX_TOKEN_EXPIRE_SECONDS => {
-                return Err(l.err(
-                    "TokenExpireTime",
-                    format!("{s} is more than the {MAX_TOKEN_EXPIRE_SECONDS} seconds STS allows"),
-                ))
-            }
-            Some(s) => s,
-        };
-
-        let sts_endpoint = match l.opt_string("StsEndpoint")? {
-            None => Url::parse(DEFAULT_STS_ENDPOINT).expect("the default endpoint parses"),
-            Some(s) => parse_endpoint(&s).map_err(|e| l.err("StsEndpoint", e))?,
-        };
-        let sts_timeout = match l.opt_u64("StsTimeoutSeconds")? {
-            None => Duration::from_secs(10),
-            Some(0) => return Err(l.err("StsTimeoutSeconds", "must be at least 1")),
-            Some(s) => Duration::from_secs(s),
-        };
-        let role_session_name = l
-            .opt_string("RoleSessionName")?
-            .unwrap_or_else(|| "app-token-server".to_string());
-        check_role_session_name(&role_session_name).map_err(|e| l.err("RoleSessionName", e))?;
-
-        let bucket = l.opt_string("Bucket")?.filter(|b| !b.is_empty());
-        if let Some(b) = &bucket {
-            check_bucket_name(b).map_err(|e| l.err("Bucket", e))?;
-        }
-        let object_prefix = l.opt_string("ObjectPrefix")?.unwrap_or_default();
-        check_object_prefix(&object_prefix).map_err(|e| l.err("ObjectPrefix", e))?;
-        let region = l.opt_string("Region")?.filter(|s| !s.is_empty());
-        let oss_endpoint = l.opt_string("OssEndpoint")?.filter(|s| !s.is_empty());
-        if let Some(e) = &oss_endpoint {
-            parse_endpoint(e).map_err(|p| l.err("OssEndpoint", p))?;
-        }
-
+        let (access_key, role_arn, token_expire_seconds) = l.load_role()?;
+        let (sts_endpoint, sts_timeout, role_session_name) = l.load_sts()?;
+        let (bucket, object_prefix, region, oss_endpoint) = l.load_oss()?;
         let auth = l.load_auth()?;
         let rate_limit = l.load_rate_limit()?;
         let trust_forwarded_for = l.opt_bool("TrustForwardedFor")?.unwrap_or(false);
@@ -461,3 +410,77 @@ pub use callback::{DEFAULT_SQLITE_FILE, ENV_DATABASE_URL};
 
 #[cfg(test)]
 mod tests;
+
+/// The groups of keys `load_with_env` reads, in the order a reader meets them in the file.
+impl Loader<'_> {
+    /// `AccessKeyID`, `AccessKeySecret` (or their environment variables), `RoleArn`,
+    /// `TokenExpireTime`.
+    fn load_role(&self) -> Result<(AccessKey, String, u64), ConfigError> {
+        let access_key = AccessKey {
+            id: self.required_string("AccessKeyID", Some(ENV_ACCESS_KEY_ID))?,
+            secret: self.required_string("AccessKeySecret", Some(ENV_ACCESS_KEY_SECRET))?,
+        };
+        let role_arn = self.required_string("RoleArn", None)?;
+        if !role_arn.starts_with("acs:ram::") || !role_arn.contains(":role/") {
+            return Err(self.err(
+                "RoleArn",
+                format!("{role_arn:?} is not a role ARN (acs:ram::<account-id>:role/<role-name>)"),
+            ));
+        }
+        let key = "TokenExpireTime";
+        let seconds = match self.opt_u64(key)? {
+            None => return Err(self.err(key, "missing (seconds, at least 900)")),
+            Some(s) if s < MIN_TOKEN_EXPIRE_SECONDS => {
+                return Err(self.err(
+                    key,
+                    format!("{s} is less than the {MIN_TOKEN_EXPIRE_SECONDS} seconds STS allows"),
+                ))
+            }
+            Some(s) if s > MAX_TOKEN_EXPIRE_SECONDS => {
+                return Err(self.err(
+                    key,
+                    format!("{s} is more than the {MAX_TOKEN_EXPIRE_SECONDS} seconds STS allows"),
+                ))
+            }
+            Some(s) => s,
+        };
+        Ok((access_key, role_arn, seconds))
+    }
+
+    /// `StsEndpoint`, `StsTimeoutSeconds`, `RoleSessionName`.
+    fn load_sts(&self) -> Result<(Url, Duration, String), ConfigError> {
+        let endpoint = match self.opt_string("StsEndpoint")? {
+            None => Url::parse(DEFAULT_STS_ENDPOINT).expect("the default endpoint parses"),
+            Some(s) => parse_endpoint(&s).map_err(|e| self.err("StsEndpoint", e))?,
+        };
+        let timeout = match self.opt_u64("StsTimeoutSeconds")? {
+            None => Duration::from_secs(10),
+            Some(0) => return Err(self.err("StsTimeoutSeconds", "must be at least 1")),
+            Some(s) => Duration::from_secs(s),
+        };
+        let session_name = self
+            .opt_string("RoleSessionName")?
+            .unwrap_or_else(|| "app-token-server".to_string());
+        check_role_session_name(&session_name).map_err(|e| self.err("RoleSessionName", e))?;
+        Ok((endpoint, timeout, session_name))
+    }
+
+    /// `Bucket`, `ObjectPrefix`, `Region`, `OssEndpoint`.
+    #[allow(clippy::type_complexity)]
+    fn load_oss(
+        &self,
+    ) -> Result<(Option<String>, String, Option<String>, Option<String>), ConfigError> {
+        let bucket = self.opt_string("Bucket")?.filter(|b| !b.is_empty());
+        if let Some(b) = &bucket {
+            check_bucket_name(b).map_err(|e| self.err("Bucket", e))?;
+        }
+        let prefix = self.opt_string("ObjectPrefix")?.unwrap_or_default();
+        check_object_prefix(&prefix).map_err(|e| self.err("ObjectPrefix", e))?;
+        let region = self.opt_string("Region")?.filter(|s| !s.is_empty());
+        let endpoint = self.opt_string("OssEndpoint")?.filter(|s| !s.is_empty());
+        if let Some(e) = &endpoint {
+            parse_endpoint(e).map_err(|p| self.err("OssEndpoint", p))?;
+        }
+        Ok((bucket, prefix, region, endpoint))
+    }
+}

@@ -36,43 +36,8 @@ impl Loader<'_> {
                 ))
             }
         };
-        let known = ["Url", "Body", "BodyType", "TrustedKeyUrls"];
-        if map.contains_key("TrustedKeyUrlPrefixes") {
-            return Err(self.err(
-                "Callback.TrustedKeyUrlPrefixes",
-                "was replaced by TrustedKeyUrls, the exact URLs of the callback public keys \
-                 (a prefix let any URL under it be fetched), e.g. \
-                 [\"http://127.0.0.1:9000/-/callback-public-key.pem\"] for oss-local",
-            ));
-        }
-        for k in map.keys() {
-            if !known.contains(&k.as_str()) && !k.starts_with('_') {
-                return Err(self.err(
-                    &format!("Callback.{k}"),
-                    format!("unknown key (expected one of {})", known.join(", ")),
-                ));
-            }
-        }
-        let strings = |key: &str| -> Result<Option<Vec<String>>, ConfigError> {
-            let full = format!("Callback.{key}");
-            match map.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(vec![s.trim().to_string()])),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(|s| s.trim().to_string())
-                            .ok_or_else(|| self.err(&full, format!("{v} is not a string")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Some),
-                Some(other) => Err(self.err(
-                    &full,
-                    format!("must be a string or a list of strings, got {other}"),
-                )),
-            }
-        };
+        self.check_callback_keys(map)?;
+        let strings = |key: &str| self.callback_strings(map, key);
 
         let urls = strings("Url")?.filter(|u| !u.is_empty()).ok_or_else(|| {
             self.err(
@@ -143,6 +108,54 @@ impl Loader<'_> {
             body_type,
             trusted_key_urls,
         }))
+    }
+
+    /// Known keys only; the former `TrustedKeyUrlPrefixes` is refused with what replaced it.
+    fn check_callback_keys(&self, map: &serde_json::Map<String, Value>) -> Result<(), ConfigError> {
+        let known = ["Url", "Body", "BodyType", "TrustedKeyUrls"];
+        if map.contains_key("TrustedKeyUrlPrefixes") {
+            return Err(self.err(
+                "Callback.TrustedKeyUrlPrefixes",
+                "was replaced by TrustedKeyUrls, the exact URLs of the callback public keys \
+                 (a prefix let any URL under it be fetched), e.g. \
+                 [\"http://127.0.0.1:9000/-/callback-public-key.pem\"] for oss-local",
+            ));
+        }
+        for k in map.keys() {
+            if !known.contains(&k.as_str()) && !k.starts_with('_') {
+                return Err(self.err(
+                    &format!("Callback.{k}"),
+                    format!("unknown key (expected one of {})", known.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `Callback.<key>` as a list of trimmed strings (one string counts as a list of one).
+    fn callback_strings(
+        &self,
+        map: &serde_json::Map<String, Value>,
+        key: &str,
+    ) -> Result<Option<Vec<String>>, ConfigError> {
+        let full = format!("Callback.{key}");
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(vec![s.trim().to_string()])),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(|s| s.trim().to_string())
+                        .ok_or_else(|| self.err(&full, format!("{v} is not a string")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(other) => Err(self.err(
+                &full,
+                format!("must be a string or a list of strings, got {other}"),
+            )),
+        }
     }
 
     /// `DatabaseUrl` (or `APP_TOKEN_SERVER_DATABASE_URL`); `uploads.db` beside the config when
