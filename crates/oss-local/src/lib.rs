@@ -22,6 +22,7 @@ mod body;
 mod bucket;
 mod callback;
 mod config;
+mod copy;
 mod faults;
 mod img;
 mod list;

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 pub const MIN_PART_SIZE: u64 = 100 * 1024;
 
 #[derive(Debug, Serialize, Deserialize)]
-struct Upload {
+pub(crate) struct Upload {
     key: String,
     initiated: i64,
     content_type: String,
@@ -52,7 +52,7 @@ fn upload_dir(state: &State, bucket: &str, upload_id: &str) -> PathBuf {
 }
 
 /// Finds the upload, refusing ids that are not ours (so no id can name another path).
-fn load_upload(
+pub(crate) fn load_upload(
     state: &State,
     target: &Target,
     bucket: &str,
@@ -123,7 +123,27 @@ pub(crate) async fn upload_part(
     key: &str,
     body: &mut RequestBody,
 ) -> Result<Resp, OssError> {
-    let number: u32 = target
+    let number = part_number(target)?;
+    let max = state.opts.max_object_size;
+    check_length(&parts.headers, max)?;
+    body.limit(max);
+    let (id, dir, _) = load_upload(state, target, bucket, key)?;
+    let written = state.storage.write_temp(body).await?;
+    check_md5(&parts.headers, &written.md5)?;
+    let part = store_part(state, &id, &dir, number, written).await?;
+    Ok(http::Response::builder()
+        .status(200)
+        .header("etag", format!("\"{}\"", part.etag))
+        .header("x-oss-hash-crc64ecma", part.crc64.to_string())
+        .header("content-md5", part.md5)
+        .header("content-length", "0")
+        .body(Body::empty())
+        .expect("valid response"))
+}
+
+/// The part number of an UploadPart / UploadPartCopy (1..=10000).
+pub(crate) fn part_number(target: &Target) -> Result<u32, OssError> {
+    target
         .param("partNumber")
         .and_then(|v| v.parse().ok())
         .filter(|n| (1..=10000).contains(n))
@@ -131,13 +151,25 @@ pub(crate) async fn upload_part(
             OssError::invalid_argument(
                 "Part number must be an integer between 1 and 10000, inclusive.",
             )
-        })?;
-    let max = state.opts.max_object_size;
-    check_length(&parts.headers, max)?;
-    body.limit(max);
-    let (id, dir, _) = load_upload(state, target, bucket, key)?;
-    let written = state.storage.write_temp(body).await?;
-    check_md5(&parts.headers, &written.md5)?;
+        })
+}
+
+/// What a stored part answers with: its ETag (upper-case hex), CRC-64 and base64 MD5.
+pub(crate) struct StoredPart {
+    pub etag: String,
+    pub crc64: u64,
+    pub md5: String,
+    pub last_modified: i64,
+}
+
+/// Commits a written part as part `number` of upload `id` (replacing an earlier one).
+pub(crate) async fn store_part(
+    state: &State,
+    id: &str,
+    dir: &std::path::Path,
+    number: u32,
+    written: crate::storage::Written,
+) -> Result<StoredPart, OssError> {
     let part = Part {
         number,
         etag: hex::encode_upper(written.md5),
@@ -147,15 +179,15 @@ pub(crate) async fn upload_part(
         last_modified: now_secs(),
         data_file: format!("part-{number}.{}.data", random_hex(8)),
     };
-    let lock = state.upload_lock(&id);
+    let lock = state.upload_lock(id);
     let _guard = lock.lock().await;
     if !dir.join("upload.json").exists() {
-        return Err(OssError::no_such_upload(&id));
+        return Err(OssError::no_such_upload(id));
     }
     written
         .temp
         .persist(dir.join(&part.data_file))
-        .map_err(|_| OssError::no_such_upload(&id))?;
+        .map_err(|_| OssError::no_such_upload(id))?;
     let meta_path = dir.join(format!("part-{number}.json"));
     let previous: Option<Part> = read_json(&meta_path)?;
     let json = serde_json::to_vec(&part).map_err(OssError::internal)?;
@@ -163,14 +195,12 @@ pub(crate) async fn upload_part(
     if let Some(p) = previous {
         let _ = std::fs::remove_file(dir.join(p.data_file));
     }
-    Ok(http::Response::builder()
-        .status(200)
-        .header("etag", format!("\"{}\"", part.etag))
-        .header("x-oss-hash-crc64ecma", part.crc64.to_string())
-        .header("content-md5", part.md5)
-        .header("content-length", "0")
-        .body(Body::empty())
-        .expect("valid response"))
+    Ok(StoredPart {
+        etag: part.etag,
+        crc64: part.crc64,
+        md5: part.md5,
+        last_modified: part.last_modified,
+    })
 }
 
 pub(crate) fn list_parts(

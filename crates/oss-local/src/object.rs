@@ -106,6 +106,25 @@ pub(crate) fn check_md5(headers: &HeaderMap, md5: &[u8; 16]) -> Result<(), OssEr
     Ok(())
 }
 
+/// `x-oss-forbid-overwrite: true` and the object exists: 409 `FileAlreadyExists`.
+pub(crate) fn check_forbid_overwrite(
+    state: &State,
+    parts: &http::request::Parts,
+    bucket: &str,
+    key: &str,
+) -> Result<(), OssError> {
+    let forbid = header(&parts.headers, "x-oss-forbid-overwrite")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if forbid && state.storage.head(bucket, key)?.is_some() {
+        return Err(OssError::new(
+            409,
+            "FileAlreadyExists",
+            "The object you specified already exists and can not be overwritten.",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) async fn put(
     state: &State,
     parts: &http::request::Parts,
@@ -118,15 +137,7 @@ pub(crate) async fn put(
     check_length(&parts.headers, max)?;
     body.limit(max);
     let callback = crate::callback::parse(&parts.headers, &state.own_ports)?;
-    let forbid = header(&parts.headers, "x-oss-forbid-overwrite")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    if forbid && state.storage.head(bucket, key)?.is_some() {
-        return Err(OssError::new(
-            409,
-            "FileAlreadyExists",
-            "The object you specified already exists and can not be overwritten.",
-        ));
-    }
+    check_forbid_overwrite(state, parts, bucket, key)?;
     let written = state.storage.write_temp(body).await?;
     check_md5(&parts.headers, &written.md5)?;
     let content_type = content_type(&parts.headers);

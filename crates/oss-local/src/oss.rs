@@ -52,6 +52,8 @@ pub(crate) enum Op {
     ListMultipartUploads,
     GetBucketInfo,
     GetBucketLocation,
+    CopyObject,
+    UploadPartCopy,
     Unsupported,
 }
 
@@ -73,6 +75,8 @@ impl Op {
             Op::ListMultipartUploads => "ListMultipartUploads",
             Op::GetBucketInfo => "GetBucketInfo",
             Op::GetBucketLocation => "GetBucketLocation",
+            Op::CopyObject => "CopyObject",
+            Op::UploadPartCopy => "UploadPartCopy",
             Op::Unsupported => "Unsupported",
         }
     }
@@ -83,7 +87,9 @@ impl Op {
             Op::PutObject
             | Op::InitiateMultipartUpload
             | Op::UploadPart
-            | Op::CompleteMultipartUpload => "oss:PutObject",
+            | Op::CompleteMultipartUpload
+            | Op::CopyObject
+            | Op::UploadPartCopy => "oss:PutObject",
             Op::GetObject | Op::HeadObject | Op::GetObjectMeta => "oss:GetObject",
             Op::DeleteObject => "oss:DeleteObject",
             Op::ListObjects | Op::ListObjectsV2 => "oss:ListObjects",
@@ -96,7 +102,8 @@ impl Op {
         }
     }
 
-    fn of(method: &Method, t: &Target) -> Op {
+    fn of(method: &Method, headers: &http::HeaderMap, t: &Target) -> Op {
+        let copy = headers.contains_key("x-oss-copy-source");
         // An operation is chosen by its sub-resource parameters (`?uploads`, `?acl`, ...); one
         // this does not implement is never mistaken for another operation. Other parameters
         // OSS does not know are ignored, as OSS ignores them.
@@ -107,8 +114,13 @@ impl Op {
         };
         match (t.key.is_some(), method.as_str()) {
             (true, "PUT") if t.has("uploadId") && only(&["uploadId", "partNumber"]) => {
-                Op::UploadPart
+                if copy {
+                    Op::UploadPartCopy
+                } else {
+                    Op::UploadPart
+                }
             }
+            (true, "PUT") if only(&[]) && copy => Op::CopyObject,
             (true, "PUT") if only(&[]) => Op::PutObject,
             (true, "POST") if t.has("uploads") && only(&["uploads"]) => Op::InitiateMultipartUpload,
             (true, "POST") if t.has("uploadId") && only(&["uploadId"]) => {
@@ -200,14 +212,7 @@ const UNIMPLEMENTED_HEADERS: &[&str] = &[
     "x-oss-object-acl",
     "x-oss-tagging",
     "x-oss-tagging-directive",
-    "x-oss-metadata-directive",
     "x-oss-symlink-target",
-    "x-oss-copy-source",
-    "x-oss-copy-source-range",
-    "x-oss-copy-source-if-match",
-    "x-oss-copy-source-if-none-match",
-    "x-oss-copy-source-if-modified-since",
-    "x-oss-copy-source-if-unmodified-since",
     "x-oss-object-worm-mode",
     "x-oss-object-worm-retain-until-date",
     "x-oss-acl",
@@ -253,7 +258,7 @@ fn host_bucket(host: &str) -> Option<&str> {
 }
 
 /// Checks an object name the way OSS does, and refuses `.`/`..` segments.
-fn check_key(key: &str) -> Result<(), OssError> {
+pub(crate) fn check_key(key: &str) -> Result<(), OssError> {
     let invalid = || {
         OssError::new(
             400,
@@ -358,7 +363,7 @@ pub(crate) async fn handle(
         Ok(t) => t,
         Err(e) => return error_response(&e, request_id, "", head),
     };
-    let op = Op::of(&parts.method, &target);
+    let op = Op::of(&parts.method, &parts.headers, &target);
     let planned = state.faults.plan(op.name());
     if let Some(delay) = planned.delay {
         tokio::time::sleep(delay).await;
@@ -510,6 +515,17 @@ async fn run(
         Op::ListMultipartUploads => crate::multipart::list_uploads(state, target, bucket),
         Op::GetBucketInfo => crate::bucket::info(state, bucket, bucket_cfg.public_read),
         Op::GetBucketLocation => crate::bucket::location(state),
+        Op::CopyObject | Op::UploadPartCopy => {
+            let caller = crate::copy::Caller {
+                principal: &principal,
+                ctx: &ctx,
+            };
+            if op == Op::CopyObject {
+                crate::copy::copy_object(state, parts, bucket, key, caller).await
+            } else {
+                crate::copy::upload_part_copy(state, parts, target, bucket, key, caller).await
+            }
+        }
         Op::Unsupported => Err(OssError::new(
             501,
             "NotImplemented",

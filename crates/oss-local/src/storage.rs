@@ -201,6 +201,47 @@ impl Storage {
         })
     }
 
+    /// Copies `len` bytes of `file` from `start` into a synced temporary file, with their
+    /// digests (CopyObject, UploadPartCopy), off the async threads.
+    pub async fn copy_to_temp(
+        &self,
+        mut file: std::fs::File,
+        start: u64,
+        len: u64,
+    ) -> Result<Written, OssError> {
+        use std::io::{Read, Seek};
+        let temp = NamedTempFile::new_in(self.tmp_dir())?;
+        tokio::task::spawn_blocking(move || -> Result<Written, OssError> {
+            file.seek(std::io::SeekFrom::Start(start))?;
+            let mut src = file.take(len);
+            let mut out = std::io::BufWriter::with_capacity(1024 * 1024, temp.reopen()?);
+            let (mut md5, mut crc) = (Md5::new(), Crc64Hasher::new());
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut size = 0u64;
+            loop {
+                let n = src.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                md5.update(&buf[..n]);
+                crc.update(&buf[..n]);
+                out.write_all(&buf[..n])?;
+                size += n as u64;
+            }
+            out.flush()?;
+            out.get_ref().sync_data()?;
+            drop(out);
+            Ok(Written {
+                temp,
+                size,
+                md5: md5.finalize().into(),
+                crc64: crc.finish(),
+            })
+        })
+        .await
+        .map_err(OssError::internal)?
+    }
+
     /// Moves a written temporary file into place as `meta.key` and records its metadata.
     pub fn commit(
         &self,

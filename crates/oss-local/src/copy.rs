@@ -1,0 +1,238 @@
+//! CopyObject (`PUT` with `x-oss-copy-source`) and UploadPartCopy (the same on
+//! `?partNumber&uploadId`, with `x-oss-copy-source-range`): server-side copies within oss-local.
+//!
+//! The caller needs `oss:GetObject` on the source besides `oss:PutObject` on the destination;
+//! a missing source is `NoSuchKey` and nothing is written.
+
+use crate::auth::{iso8601, Principal};
+use crate::list::xml_response;
+use crate::object::{content_type, header, stored_headers, user_meta};
+use crate::oss::Target;
+use crate::server::{Resp, State};
+use crate::storage::{now_secs, ObjectMeta};
+use crate::xml::{OssError, XmlWriter};
+use oss_direct_wire::policy::Context;
+
+/// Largest object CopyObject copies (OSS: 1 GB; larger ones take UploadPartCopy).
+const MAX_COPY_OBJECT: u64 = 1024 * 1024 * 1024;
+
+/// Who is asking, and in what context (for the check on the source).
+pub(crate) struct Caller<'a> {
+    pub principal: &'a Principal,
+    pub ctx: &'a Context,
+}
+
+/// The source object named by `x-oss-copy-source` (`/bucket/key`, URL-encoded), opened, after
+/// the caller's `oss:GetObject` on it and the `x-oss-copy-source-if-*` conditions are checked.
+fn open_source(
+    state: &State,
+    parts: &http::request::Parts,
+    caller: &Caller<'_>,
+) -> Result<(String, ObjectMeta, std::fs::File), OssError> {
+    let raw = header(&parts.headers, "x-oss-copy-source").unwrap_or("");
+    if raw.contains("?versionId=") {
+        return Err(OssError::new(
+            501,
+            "NotImplemented",
+            "oss-local has no versioning: a copy source cannot name a version.",
+        ));
+    }
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| OssError::invalid_argument("The copy source is not valid UTF-8."))?;
+    let (bucket, key) = decoded
+        .trim_start_matches('/')
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .ok_or_else(|| {
+            OssError::invalid_argument(
+                "Copy Source must mention the source bucket and key: /sourcebucket/sourcekey.",
+            )
+        })?;
+    crate::oss::check_key(key)?;
+    if !state.opts.buckets.iter().any(|b| b.name == bucket) {
+        return Err(
+            OssError::new(404, "NoSuchBucket", "The specified bucket does not exist.")
+                .with("BucketName", bucket),
+        );
+    }
+    let resource = format!(
+        "acs:oss:{}:{}:{bucket}/{key}",
+        state.opts.region, state.opts.account_id
+    );
+    if !caller
+        .principal
+        .allows("oss:GetObject", &resource, caller.ctx)
+    {
+        return Err(
+            OssError::access_denied("Access denied by authorizer's policy.")
+                .with("Action", "oss:GetObject")
+                .with("Resource", resource),
+        );
+    }
+    let (meta, file) = state
+        .storage
+        .open_data(bucket, key)?
+        .ok_or_else(|| OssError::no_such_key(key))?;
+    source_conditions(&parts.headers, &meta)?;
+    Ok((bucket.to_string(), meta, file))
+}
+
+/// `x-oss-copy-source-if-match` / `-if-none-match` / `-if-modified-since` /
+/// `-if-unmodified-since`: 412 when the first two kinds fail, 304 for the others.
+fn source_conditions(headers: &http::HeaderMap, meta: &ObjectMeta) -> Result<(), OssError> {
+    let etag_is = |v: &str| v.trim().trim_matches('"').eq_ignore_ascii_case(&meta.etag);
+    let time = |v: &str| {
+        httpdate::parse_http_date(v)
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+    };
+    let failed = || {
+        OssError::new(
+            412,
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold.",
+        )
+    };
+    let not_modified = || OssError::new(304, "NotModified", "The source was not modified.");
+    if header(headers, "x-oss-copy-source-if-match").is_some_and(|v| !etag_is(v)) {
+        return Err(failed());
+    }
+    let unmodified = header(headers, "x-oss-copy-source-if-unmodified-since").and_then(time);
+    if unmodified.is_some_and(|t| meta.last_modified > t) {
+        return Err(failed());
+    }
+    if header(headers, "x-oss-copy-source-if-none-match").is_some_and(etag_is) {
+        return Err(not_modified());
+    }
+    let modified = header(headers, "x-oss-copy-source-if-modified-since").and_then(time);
+    if modified.is_some_and(|t| meta.last_modified <= t) {
+        return Err(not_modified());
+    }
+    Ok(())
+}
+
+fn last_modified(secs: i64) -> String {
+    iso8601(
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+    )
+}
+
+/// CopyObject.
+pub(crate) async fn copy_object(
+    state: &State,
+    parts: &http::request::Parts,
+    bucket: &str,
+    key: &str,
+    caller: Caller<'_>,
+) -> Result<Resp, OssError> {
+    let replace = match header(&parts.headers, "x-oss-metadata-directive") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("COPY") => false,
+        Some(v) if v.eq_ignore_ascii_case("REPLACE") => true,
+        Some(_) => {
+            return Err(OssError::invalid_argument(
+                "x-oss-metadata-directive must be COPY or REPLACE.",
+            ))
+        }
+    };
+    let (_, src, file) = open_source(state, parts, &caller)?;
+    if src.size > MAX_COPY_OBJECT {
+        return Err(OssError::invalid_argument(
+            "CopyObject copies objects up to 1 GB; use UploadPartCopy for larger ones.",
+        ));
+    }
+    crate::object::check_forbid_overwrite(state, parts, bucket, key)?;
+    let written = state.storage.copy_to_temp(file, 0, src.size).await?;
+    let mut meta = ObjectMeta {
+        key: key.to_string(),
+        last_modified: now_secs(),
+        data_file: String::new(),
+        ..src
+    };
+    if replace {
+        meta.content_type = content_type(&parts.headers);
+        meta.user_meta = user_meta(&parts.headers);
+        meta.headers = stored_headers(&parts.headers);
+    }
+    let meta = state.storage.commit(bucket, meta, written.temp)?;
+    let mut w = XmlWriter::new("CopyObjectResult");
+    w.elem("ETag", &format!("\"{}\"", meta.etag));
+    w.elem("LastModified", &last_modified(meta.last_modified));
+    let mut resp = xml_response(w.finish());
+    let h = resp.headers_mut();
+    h.insert(
+        "etag",
+        http::HeaderValue::from_str(&format!("\"{}\"", meta.etag)).expect("hex"),
+    );
+    h.insert(
+        "x-oss-hash-crc64ecma",
+        http::HeaderValue::from_str(&meta.crc64.to_string()).expect("digits"),
+    );
+    Ok(resp)
+}
+
+/// `bytes=a-b` of `x-oss-copy-source-range` within `size`, or the whole source.
+fn copy_range(headers: &http::HeaderMap, size: u64) -> Result<(u64, u64), OssError> {
+    let Some(v) = header(headers, "x-oss-copy-source-range") else {
+        return Ok((0, size));
+    };
+    let bad = || OssError::invalid_argument("The x-oss-copy-source-range is not valid.");
+    let (a, b) = v
+        .trim()
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(bad)?;
+    let start: u64 = a.trim().parse().map_err(|_| bad())?;
+    let end: u64 = match b.trim() {
+        "" => size.saturating_sub(1),
+        e => e.parse().map_err(|_| bad())?,
+    };
+    if start > end || end >= size {
+        return Err(OssError::new(
+            416,
+            "InvalidRange",
+            "The requested range cannot be satisfied.",
+        ));
+    }
+    Ok((start, end - start + 1))
+}
+
+/// UploadPartCopy.
+pub(crate) async fn upload_part_copy(
+    state: &State,
+    parts: &http::request::Parts,
+    target: &Target,
+    bucket: &str,
+    key: &str,
+    caller: Caller<'_>,
+) -> Result<Resp, OssError> {
+    let number = crate::multipart::part_number(target)?;
+    let (id, dir, _) = crate::multipart::load_upload(state, target, bucket, key)?;
+    let (_, src, file) = open_source(state, parts, &caller)?;
+    let (start, len) = copy_range(&parts.headers, src.size)?;
+    if len > state.opts.max_object_size {
+        return Err(OssError::new(
+            400,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed object size.",
+        ));
+    }
+    let written = state.storage.copy_to_temp(file, start, len).await?;
+    let part = crate::multipart::store_part(state, &id, &dir, number, written).await?;
+    let mut w = XmlWriter::new("CopyPartResult");
+    w.elem("LastModified", &last_modified(part.last_modified));
+    w.elem("ETag", &format!("\"{}\"", part.etag));
+    let mut resp = xml_response(w.finish());
+    let h = resp.headers_mut();
+    h.insert(
+        "etag",
+        http::HeaderValue::from_str(&format!("\"{}\"", part.etag)).expect("hex"),
+    );
+    h.insert(
+        "x-oss-hash-crc64ecma",
+        http::HeaderValue::from_str(&part.crc64.to_string()).expect("digits"),
+    );
+    Ok(resp)
+}
