@@ -23,6 +23,7 @@ mod bucket;
 mod callback;
 mod config;
 mod copy;
+mod delete_many;
 mod faults;
 mod img;
 mod list;

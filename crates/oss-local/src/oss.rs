@@ -54,6 +54,7 @@ pub(crate) enum Op {
     GetBucketLocation,
     CopyObject,
     UploadPartCopy,
+    DeleteMultipleObjects,
     Unsupported,
 }
 
@@ -77,6 +78,7 @@ impl Op {
             Op::GetBucketLocation => "GetBucketLocation",
             Op::CopyObject => "CopyObject",
             Op::UploadPartCopy => "UploadPartCopy",
+            Op::DeleteMultipleObjects => "DeleteMultipleObjects",
             Op::Unsupported => "Unsupported",
         }
     }
@@ -91,7 +93,7 @@ impl Op {
             | Op::CopyObject
             | Op::UploadPartCopy => "oss:PutObject",
             Op::GetObject | Op::HeadObject | Op::GetObjectMeta => "oss:GetObject",
-            Op::DeleteObject => "oss:DeleteObject",
+            Op::DeleteObject | Op::DeleteMultipleObjects => "oss:DeleteObject",
             Op::ListObjects | Op::ListObjectsV2 => "oss:ListObjects",
             Op::AbortMultipartUpload => "oss:AbortMultipartUpload",
             Op::ListParts => "oss:ListParts",
@@ -135,6 +137,7 @@ impl Op {
             }
             (true, "DELETE") if only(&[]) => Op::DeleteObject,
             (false, "GET") if t.has("uploads") && only(&["uploads"]) => Op::ListMultipartUploads,
+            (false, "POST") if t.has("delete") && only(&["delete"]) => Op::DeleteMultipleObjects,
             (false, "GET") if t.has("bucketInfo") && only(&["bucketInfo"]) => Op::GetBucketInfo,
             (false, "GET") if t.has("location") && only(&["location"]) => Op::GetBucketLocation,
             (false, "GET") if t.param("list-type") == Some("2") && only(&[]) => Op::ListObjectsV2,
@@ -472,6 +475,8 @@ async fn run(
                 ));
             }
         }
+        // Each key of a DeleteMultipleObjects is checked by its handler.
+        _ if op == Op::DeleteMultipleObjects => {}
         p => {
             if !p.allows(op.action(), &resource, &ctx) {
                 return Err(
@@ -515,6 +520,10 @@ async fn run(
         Op::ListMultipartUploads => crate::multipart::list_uploads(state, target, bucket),
         Op::GetBucketInfo => crate::bucket::info(state, bucket, bucket_cfg.public_read),
         Op::GetBucketLocation => crate::bucket::location(state),
+        Op::DeleteMultipleObjects => {
+            let (p, c) = (&principal, &ctx);
+            crate::delete_many::delete_many(state, parts, target, bucket, body, p, c).await
+        }
         Op::CopyObject | Op::UploadPartCopy => {
             let caller = crate::copy::Caller {
                 principal: &principal,
