@@ -281,13 +281,17 @@ impl AuthServerCredentials {
                     kind.message()
                 ),
             )
+            // The network may come back: a queue waits and tries again.
+            .with_retryable(true)
         })?;
         let status = resp.status().as_u16();
         let body = resp
             .text()
             .await
             .map_err(|e| Error::from_reqwest(OP_TOKEN, e))?;
-        let t = parse_token_response(status, &body)?;
+        // A failing server (5xx, e.g. STS unreachable) or throttling may pass; a refusal does not.
+        let t = parse_token_response(status, &body)
+            .map_err(|e| e.with_retryable(status >= 500 || status == 429))?;
         if !t.credentials.is_fresh(Duration::ZERO) {
             return Err(Error::new(
                 ErrorKind::Credentials,

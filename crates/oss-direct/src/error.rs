@@ -76,6 +76,12 @@ impl Error {
         }
     }
 
+    /// The same error, saying whether trying again later may help.
+    pub(crate) fn with_retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
     /// An error from OSS's answer.
     pub fn from_oss(operation: &'static str, oss: OssError) -> Self {
         let retryable = oss.status >= 500

@@ -44,6 +44,7 @@ pub mod object;
 pub mod prepare;
 pub mod process;
 pub mod progress;
+pub mod queue;
 pub mod resumable;
 pub mod settings;
 pub mod uploads;
