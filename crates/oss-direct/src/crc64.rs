@@ -1,10 +1,11 @@
 //! CRC-64/XZ (what OSS calls `crc64ecma`, returned as `x-oss-hash-crc64ecma`), streaming and
 //! combinable, so the CRC of a multipart object can be computed from its parts' CRCs.
 
-use crc::{Crc, Digest, Table, CRC_64_XZ};
+use crc_fast::{checksum_combine, CrcAlgorithm, Digest};
 
-/// The CRC-64/XZ algorithm, slice-by-16 (several times faster than the one-table default).
-pub static CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_XZ);
+/// The algorithm: CRC-64/XZ, computed with the SIMD kernels of `crc-fast` (carry-less multiply on
+/// x86-64 and aarch64, the phone's architecture), some 8× faster here than slice-by-16.
+const ALGORITHM: CrcAlgorithm = CrcAlgorithm::Crc64Xz;
 
 /// CRC-64/XZ of a byte slice.
 ///
@@ -12,18 +13,19 @@ pub static CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_XZ);
 /// assert_eq!(oss_direct::crc64::checksum(b"123456789"), 0x995d_c9bb_df19_39fa);
 /// ```
 pub fn checksum(data: &[u8]) -> u64 {
-    CRC64.checksum(data)
+    crc_fast::checksum(ALGORITHM, data)
 }
 
 /// A running CRC-64/XZ over data seen in pieces.
+#[derive(Clone)]
 pub struct Crc64Hasher {
-    digest: Digest<'static, u64, Table<16>>,
+    digest: Digest,
 }
 
 impl Default for Crc64Hasher {
     fn default() -> Self {
         Self {
-            digest: CRC64.digest(),
+            digest: Digest::new(ALGORITHM),
         }
     }
 }
@@ -39,74 +41,19 @@ impl Crc64Hasher {
     }
     /// The CRC of everything fed so far.
     pub fn finish(&self) -> u64 {
-        self.digest.clone().finalize()
+        self.digest.finalize()
     }
 }
 
-// The reflected polynomial of CRC-64/XZ (ECMA-182).
-const POLY_REFLECTED: u64 = 0xC96C_5795_D787_0F42;
-
-fn gf2_matrix_times(mat: &[u64; 64], mut vec: u64) -> u64 {
-    let mut sum = 0;
-    let mut i = 0;
-    while vec != 0 {
-        if vec & 1 != 0 {
-            sum ^= mat[i];
-        }
-        vec >>= 1;
-        i += 1;
-    }
-    sum
-}
-
-fn gf2_matrix_square(square: &mut [u64; 64], mat: &[u64; 64]) {
-    for n in 0..64 {
-        square[n] = gf2_matrix_times(mat, mat[n]);
-    }
-}
-
-/// CRC of `A || B` from `crc(A)`, `crc(B)` and the length of `B` (zlib's `crc32_combine`
-/// method, for the 64-bit reflected polynomial). O(log len2).
+/// CRC of `A || B` from `crc(A)`, `crc(B)` and the length of `B` (`crc-fast`'s combination).
 ///
 /// ```
 /// use oss_direct::crc64::{checksum, combine};
 /// let (a, b) = (b"hello ".as_slice(), b"world".as_slice());
 /// assert_eq!(combine(checksum(a), checksum(b), b.len() as u64), checksum(b"hello world"));
 /// ```
-pub fn combine(mut crc1: u64, crc2: u64, mut len2: u64) -> u64 {
-    if len2 == 0 {
-        return crc1;
-    }
-    let mut even = [0u64; 64];
-    let mut odd = [0u64; 64];
-    // The operator for one zero bit.
-    odd[0] = POLY_REFLECTED;
-    let mut row = 1u64;
-    for item in odd.iter_mut().skip(1) {
-        *item = row;
-        row <<= 1;
-    }
-    gf2_matrix_square(&mut even, &odd); // two zero bits
-    gf2_matrix_square(&mut odd, &even); // four zero bits
-    loop {
-        gf2_matrix_square(&mut even, &odd);
-        if len2 & 1 != 0 {
-            crc1 = gf2_matrix_times(&even, crc1);
-        }
-        len2 >>= 1;
-        if len2 == 0 {
-            break;
-        }
-        gf2_matrix_square(&mut odd, &even);
-        if len2 & 1 != 0 {
-            crc1 = gf2_matrix_times(&odd, crc1);
-        }
-        len2 >>= 1;
-        if len2 == 0 {
-            break;
-        }
-    }
-    crc1 ^ crc2
+pub fn combine(crc1: u64, crc2: u64, len2: u64) -> u64 {
+    checksum_combine(ALGORITHM, crc1, crc2, len2)
 }
 
 #[cfg(test)]
@@ -150,6 +97,19 @@ mod tests {
                 whole,
                 "{split}"
             );
+        }
+    }
+
+    #[test]
+    fn the_simd_kernel_agrees_with_the_reference_table() {
+        // The `crc` crate's bitwise-table CRC-64/XZ, the definition, on odd lengths and offsets.
+        let reference = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
+        let data: Vec<u8> = (0..70_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        for (start, end) in [(0, 0), (0, 1), (3, 17), (1, 4097), (5, 65_541), (0, 70_000)] {
+            let slice = &data[start..end];
+            assert_eq!(checksum(slice), reference.checksum(slice), "{start}..{end}");
         }
     }
 
