@@ -94,10 +94,7 @@ fn an_invalid_or_unreadable_policy_stops_start_up() {
 
     std::fs::write(&policy, r#"{"Version":"1","Statement":"everything"}"#).unwrap();
     let line = refused(&cfg.file);
-    assert!(
-        line.contains("Statement must be an array"),
-        "{line}"
-    );
+    assert!(line.contains("Statement must be an array"), "{line}");
 
     // A directory where the file should be: exists, but cannot be read as a file.
     std::fs::remove_file(&policy).unwrap();
