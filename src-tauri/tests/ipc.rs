@@ -1,5 +1,6 @@
-//! The app's commands over IPC on Tauri's mock runtime, against the real offline stack:
-//! oss-local (OSS + STS) and the app token server, over HTTP.
+//! The app over IPC on Tauri's mock runtime (the commands are tauri-plugin-oss-direct's, as
+//! the app registers and grants them), against the real offline stack: oss-local (OSS + STS)
+//! and the app token server, over HTTP.
 
 use oss_direct_testkit::Stack;
 use serde_json::{json, Value};
@@ -8,7 +9,8 @@ use std::time::{Duration, Instant};
 use tauri::ipc::{CallbackFn, InvokeBody, InvokeResponseBody};
 use tauri::test::{mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
-use tauri::{Manager, WebviewWindow};
+use tauri::WebviewWindow;
+use tauri_plugin_oss_direct::OssDirectExt;
 
 /// Channel messages the app sent: (channel id, index, JSON).
 type Messages = Arc<Mutex<Vec<(u32, usize, Value)>>>;
@@ -63,7 +65,7 @@ impl TestApp {
     /// returns a handle. (The native dialog cannot run on the mock runtime; the real window
     /// tests in tests/e2e go through it.)
     fn pick(&self, path: &std::path::Path) -> Value {
-        let service = self._app.state::<oss_direct_app::service::AppService>();
+        let service = self._app.oss_direct();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let picked = tauri::async_runtime::block_on(service.add_pick(
             path.display().to_string(),
@@ -76,11 +78,18 @@ impl TestApp {
 }
 
 impl Ipc {
+    /// Calls a command as the UI does: the plugin's `name` (`plugin:oss-direct|name`), or a
+    /// full `plugin:<plugin>|<name>`.
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let cmd = if cmd.starts_with("plugin:") {
+            cmd.to_string()
+        } else {
+            format!("plugin:oss-direct|{cmd}")
+        };
         tauri::test::get_ipc_response(
             &self.webview,
             InvokeRequest {
-                cmd: cmd.into(),
+                cmd,
                 callback: CallbackFn(0),
                 error: CallbackFn(1),
                 url: "tauri://localhost".parse().unwrap(),
@@ -407,8 +416,11 @@ fn upload_callbacks_fill_my_uploads() {
 
     let page = app.ok("list_server_uploads", json!({}));
     let item = &page["items"][0];
-    assert_eq!(item["upload"]["Key"], "uploads/sunset.png");
-    assert_eq!(item["upload"]["ImageWidth"], 300);
+    // camelCase like every other IPC type (the token server's JSON is PascalCase).
+    assert_eq!(item["upload"]["key"], "uploads/sunset.png");
+    assert_eq!(item["upload"]["imageWidth"], 300);
+    assert!(item["upload"]["uploadedAt"].is_string(), "{item}");
+    assert!(item["upload"].get("Key").is_none(), "{item}");
     // The thumbnail comes as bytes through the backend: the webview's CSP loads no image from
     // the network.
     let thumb = item["thumbnail"].as_str().unwrap();
@@ -499,7 +511,7 @@ fn a_script_in_the_webview_cannot_read_or_upload_files_by_path() {
     assert!(stored(&rt, &stack, "uploads/private.png"));
 }
 
-/// The app's commands, all of which the UI may call.
+/// The plugin's commands the app's UI calls, and so the only ones its window is granted.
 const APP_COMMANDS: &[&str] = &[
     "get_settings",
     "save_settings",
@@ -562,7 +574,7 @@ fn the_webview_holds_no_plugin_permission_and_loads_no_remote_image() {
     assert_eq!(caps.len(), 4, "two platforms' capabilities, no other");
     let wanted: Vec<String> = APP_COMMANDS
         .iter()
-        .map(|c| format!("allow-{}", c.replace('_', "-")))
+        .map(|c| format!("oss-direct:allow-{}", c.replace('_', "-")))
         .collect();
     for (what, cap) in caps {
         let mut granted: Vec<String> = cap["permissions"]
@@ -576,15 +588,24 @@ fn the_webview_holds_no_plugin_permission_and_loads_no_remote_image() {
         w.sort();
         assert_eq!(granted, w, "{what}");
     }
-    // The app has an ACL manifest of its own, so its commands are checked against the
-    // capabilities too (a command added later is not callable until granted).
+    // The plugin's ACL manifest defines each command's permission, so every plugin command is
+    // checked against the capabilities (a command added later is not callable until granted).
     let manifests = read("gen/schemas/acl-manifests.json");
-    let app_manifest = manifests["__app-acl__"]["permissions"]
+    let plugin_manifest = manifests["oss-direct"]["permissions"]
         .as_object()
-        .expect("the app's ACL manifest");
+        .expect("the plugin's ACL manifest");
     for allow in &wanted {
-        assert!(app_manifest.contains_key(allow), "{allow}");
+        let name = allow.strip_prefix("oss-direct:").unwrap();
+        assert!(plugin_manifest.contains_key(name), "{allow}");
     }
+    // A plugin command the UI does not use is not granted, so it is refused.
+    let err = app
+        .invoke(
+            "signed_url",
+            json!({ "request": { "key": "uploads/settings.json" } }),
+        )
+        .expect_err("signed_url is not granted to the app's window");
+    assert!(err.to_string().contains("not allowed"), "{err}");
 
     // Thumbnails come through the backend as bytes: images load from the app or data: only.
     let csp = serde_json::to_value(&app._app.config().app.security.csp).unwrap();
@@ -607,7 +628,7 @@ fn settings_debug_hides_the_user_token() {
     let mut s = app.ok("get_settings", json!({}));
     s["userToken"] = json!(token);
     app.ok("save_settings", json!({ "settings": s }));
-    let service = app._app.state::<oss_direct_app::service::AppService>();
+    let service = app._app.oss_direct();
     let shown = format!("{:?} {:#?}", service.settings(), service.settings());
     assert_eq!(service.settings().user_token, token);
     assert!(

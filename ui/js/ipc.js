@@ -7,7 +7,7 @@ export function available() {
 
 export async function call(cmd, args = {}) {
   if (!core) throw { kind: 'input', message: 'This page runs outside the app: no back end.' };
-  return core.invoke(cmd, args);
+  return core.invoke(cmd.startsWith('plugin:') ? cmd : `plugin:oss-direct|${cmd}`, args);
 }
 
 // Calls a command with a Channel that receives its progress events.

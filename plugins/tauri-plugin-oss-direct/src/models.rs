@@ -1,4 +1,5 @@
-//! The types that cross IPC, in the camelCase the UI uses.
+//! The types that cross IPC, all in camelCase (the guest-js types in `guest-js/index.ts` mirror
+//! them).
 
 use oss_direct::{Settings, UploadMode};
 use serde::{Deserialize, Serialize};
@@ -191,12 +192,59 @@ pub struct UploadResult {
     pub callback: Option<oss_direct::CallbackOutcome>,
 }
 
+/// One upload as the app server recorded it, in camelCase (the token server's `GET /uploads`
+/// speaks PascalCase; the webview sees the same names as everywhere else).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedUpload {
+    /// The server's id for the record.
+    pub id: String,
+    /// The signed-in user it belongs to (none when the server checks no identity).
+    pub user: Option<String>,
+    /// Bucket.
+    pub bucket: String,
+    /// Object name.
+    pub key: String,
+    /// ETag, without quotes.
+    pub etag: String,
+    /// Bytes.
+    pub size: Option<u64>,
+    /// Content-Type.
+    pub content_type: Option<String>,
+    /// Image width, for images.
+    pub image_width: Option<u64>,
+    /// Image height, for images.
+    pub image_height: Option<u64>,
+    /// Image format, for images.
+    pub image_format: Option<String>,
+    /// When it was recorded (RFC 3339, UTC).
+    pub uploaded_at: String,
+}
+
+impl From<oss_direct::uploads::RecordedUpload> for RecordedUpload {
+    fn from(u: oss_direct::uploads::RecordedUpload) -> Self {
+        Self {
+            id: u.id,
+            user: u.user,
+            bucket: u.bucket,
+            key: u.key,
+            etag: u.etag,
+            size: u.size,
+            content_type: u.content_type,
+            image_width: u.image_width,
+            image_height: u.image_height,
+            image_format: u.image_format,
+            uploaded_at: u.uploaded_at,
+        }
+    }
+}
+
 /// One upload the app server recorded (from an OSS upload callback), with a small thumbnail.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerUpload {
     /// What the server recorded.
-    pub upload: oss_direct::uploads::RecordedUpload,
+    pub upload: RecordedUpload,
     /// A `data:` URL of a 96×96 IMG thumbnail, for images the token may read (the webview's
     /// CSP loads no image from the network).
     pub thumbnail: Option<String>,
@@ -210,6 +258,22 @@ pub struct ServerUploads {
     pub items: Vec<ServerUpload>,
     /// Pass back for the next page.
     pub next_after: Option<String>,
+}
+
+/// Ask for a presigned GET URL, e.g. of a thumbnail for an `<img>` in an app whose CSP loads
+/// images from OSS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignedUrlRequest {
+    /// Object name.
+    pub key: String,
+    /// An `x-oss-process` value such as `image/resize,w_200`, checked before signing.
+    #[serde(default)]
+    pub process: Option<String>,
+    /// Seconds the URL stays valid (default 3600, at most 86400; it also ends with the STS
+    /// token the URL is signed with).
+    #[serde(default)]
+    pub expires_in_secs: Option<u64>,
 }
 
 /// Thumbnail, watermark and link of an uploaded image.

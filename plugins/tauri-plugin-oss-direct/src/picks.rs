@@ -6,7 +6,7 @@
 //! not pick, such as the settings file with the user token. Ids live as long as the app runs;
 //! an unfinished upload is resumed later by its upload id, from the history the backend keeps.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use rand::RngCore;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,11 +35,11 @@ const ID_PREFIX: &str = "pick-";
 impl Picks {
     /// Records a file the user picked (it must be a readable regular file) and returns its new
     /// id: 128 random bits, so ids cannot be guessed.
-    pub fn issue(&self, source: String, local: PathBuf, name: String) -> AppResult<String> {
-        let meta = std::fs::metadata(&local)
-            .map_err(|e| AppError::Io(format!("cannot read {name}: {e}")))?;
+    pub fn issue(&self, source: String, local: PathBuf, name: String) -> Result<String> {
+        let meta =
+            std::fs::metadata(&local).map_err(|e| Error::Io(format!("cannot read {name}: {e}")))?;
         if !meta.is_file() {
-            return Err(AppError::Invalid(format!("{name} is not a file")));
+            return Err(Error::Invalid(format!("{name} is not a file")));
         }
         let mut bits = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut bits);
@@ -57,14 +57,14 @@ impl Picks {
 
     /// The file behind an id this app issued; anything else (an id never issued, a path) is
     /// refused.
-    pub fn get(&self, id: &str) -> AppResult<Pick> {
+    pub fn get(&self, id: &str) -> Result<Pick> {
         self.issued
             .lock()
             .expect("picks lock")
             .get(id)
             .cloned()
             .ok_or_else(|| {
-                AppError::Invalid(format!(
+                Error::Invalid(format!(
                     "{} is not a file picked in this session: pick it with Select Image",
                     shown(id)
                 ))

@@ -1,10 +1,10 @@
-//! The app's error: a message the user can act on, and a kind the UI can place it by.
+//! The plugin's error: a message the user can act on, and a kind the UI can place it by.
 
 use serde::Serialize;
 
 /// What went wrong, worded for the person holding the phone.
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub enum Error {
     /// From the OSS library (token server, OSS, file, network).
     #[error("{}", explain(.0))]
     Oss(#[from] oss_direct::Error),
@@ -19,13 +19,13 @@ pub enum AppError {
     UnknownUpload(String),
 }
 
-impl AppError {
+impl Error {
     /// A stable name for the UI: `server`, `denied`, `network`, `file`, `paused`, `integrity`,
     /// `input` or `oss`.
     pub fn kind(&self) -> &'static str {
         use oss_direct::ErrorKind as K;
         match self {
-            AppError::Oss(e) => match e.kind() {
+            Error::Oss(e) => match e.kind() {
                 K::Credentials => "server",
                 K::Oss if e.code() == Some("AccessDenied") => "denied",
                 K::Oss => "oss",
@@ -36,9 +36,9 @@ impl AppError {
                 K::InvalidInput => "input",
                 _ => "oss",
             },
-            AppError::Invalid(_) => "input",
-            AppError::Io(_) => "file",
-            AppError::UnknownUpload(_) => "input",
+            Error::Invalid(_) => "input",
+            Error::Io(_) => "file",
+            Error::UnknownUpload(_) => "input",
         }
     }
 }
@@ -62,15 +62,15 @@ fn explain(e: &oss_direct::Error) -> String {
     }
 }
 
-impl Serialize for AppError {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("AppError", 3)?;
+        let mut st = s.serialize_struct("Error", 3)?;
         st.serialize_field("kind", self.kind())?;
         st.serialize_field(
             "code",
             &match self {
-                AppError::Oss(e) => e.code().map(str::to_string),
+                Error::Oss(e) => e.code().map(str::to_string),
                 _ => None,
             },
         )?;
@@ -79,17 +79,17 @@ impl Serialize for AppError {
     }
 }
 
-/// `Result` with [`AppError`].
-pub type AppResult<T> = Result<T, AppError>;
+/// `Result` with [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oss_direct::{Error, ErrorKind, OssError};
+    use oss_direct::{ErrorKind, OssError};
 
     #[test]
     fn serializes_kind_code_and_message() {
-        let e = AppError::from(Error::from_oss(
+        let e = Error::from(oss_direct::Error::from_oss(
             "PutObject",
             OssError {
                 status: 403,
@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(v["kind"], "denied");
         assert_eq!(v["code"], "AccessDenied");
         assert!(v["message"].as_str().unwrap().contains("prefix"));
-        let e = AppError::from(Error::new(
+        let e = Error::from(oss_direct::Error::new(
             ErrorKind::Network,
             "UploadPart",
             "cannot connect",

@@ -1,6 +1,6 @@
 //! Small JSON files in the app's data folder, written atomically.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Result};
 use serde::{de::DeserializeOwned, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,9 +19,9 @@ pub fn load<T: DeserializeOwned + Default>(path: &Path) -> T {
 }
 
 /// Writes `value` to `path` through a synced temporary file and a rename.
-pub fn save<T: Serialize>(path: &Path, value: &T) -> AppResult<()> {
+pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let dir: PathBuf = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let fail = |e: std::io::Error| AppError::Io(format!("cannot save {}: {e}", path.display()));
+    let fail = |e: std::io::Error| Error::Io(format!("cannot save {}: {e}", path.display()));
     std::fs::create_dir_all(&dir).map_err(fail)?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
     tmp.write_all(&serde_json::to_vec_pretty(value).expect("serializable"))
