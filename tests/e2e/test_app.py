@@ -235,17 +235,20 @@ def test_the_webview_reaches_only_what_it_needs(driver_server, stack, files, sho
     d = session(driver_server)
     try:
         d.set_script_timeout(20)
-        # App commands named with raw paths instead of the handles the backend issued.
+        # The upload plugin's commands named with raw paths instead of the handles the backend
+        # issued.
         attempts = {
-            "preview": f"invoke('preview_file', {{ id: {str(settings)!r}, path: {str(settings)!r} }})",
-            "describe": f"invoke('describe_file', {{ id: {str(files['photo'])!r}, path: {str(files['photo'])!r} }})",
-            "upload": "invoke('start_upload', { request: { id: 'evil', file: %r, key: 'uploads/settings.json' },"
+            "preview": f"invoke('plugin:oss-direct|preview_file', {{ id: {str(settings)!r}, path: {str(settings)!r} }})",
+            "describe": f"invoke('plugin:oss-direct|describe_file', {{ id: {str(files['photo'])!r}, path: {str(files['photo'])!r} }})",
+            "upload": "invoke('plugin:oss-direct|start_upload', { request: { id: 'evil', file: %r, key: 'uploads/settings.json' },"
                       " onEvent: new Channel() })" % str(settings),
-            "upload-old": "invoke('start_upload', { request: { id: 'evil2', path: %r, key: 'uploads/settings.json' },"
+            "upload-old": "invoke('plugin:oss-direct|start_upload', { request: { id: 'evil2', path: %r, key: 'uploads/settings.json' },"
                           " onEvent: new Channel() })" % str(settings),
             # Plugin commands the webview is not granted.
             "fs": f"invoke('plugin:fs|read_text_file', {{ path: {str(settings)!r} }})",
             "dialog": "invoke('plugin:dialog|open', { options: {} })",
+            # A command of the upload plugin the app's UI does not use is not granted either.
+            "signed-url": "invoke('plugin:oss-direct|signed_url', { request: { key: 'uploads/photo.png' } })",
         }
         for name, expr in attempts.items():
             out = call(d, f"try {{ done({{ ok: await {expr} }}); }} catch (e) {{ done({{ err: e }}); }}")
@@ -253,7 +256,7 @@ def test_the_webview_reaches_only_what_it_needs(driver_server, stack, files, sho
             text = str(out["err"])
             if name in ("preview", "describe", "upload"):
                 assert "not a file picked" in text, f"{name}: {text}"
-            if name in ("fs", "dialog"):
+            if name in ("fs", "dialog", "signed-url"):
                 assert "not allowed" in text, f"{name}: {text}"
 
         # No image from the network: the CSP's img-src is 'self' data: (thumbnails come as bytes).

@@ -1,0 +1,87 @@
+// Generated from guest-js/index.ts by tauri-plugin-oss-direct/scripts/global-esm.mjs: do not edit.
+// The typed JavaScript API of tauri-plugin-oss-direct. Every function calls one command,
+// `plugin:oss-direct|<name>`; the types mirror `src/models.rs` (camelCase throughout).
+//
+// Files are named by the handles `pickImage()` returns, never by path: the webview cannot make
+// the plugin read a file the user did not pick.
+const { Channel, invoke } = window.__TAURI__?.core ?? {
+  invoke: () => Promise.reject({ kind: 'input', code: null, message: 'This page runs outside the app: no back end.' }),
+  Channel: class { onmessage() {} },
+};
+const call = (cmd, args) => invoke(`plugin:oss-direct|${cmd}`, args);
+/** The saved settings. */
+export async function getSettings() {
+    return await call('get_settings');
+}
+/** Validates and saves the settings; resolves to them as saved. */
+export async function saveSettings(settings) {
+    return await call('save_settings', { settings });
+}
+/** Sets the App server (keeping the other settings) and saves. */
+export async function configure(serverUrl) {
+    return await saveSettings({ ...(await getSettings()), serverUrl });
+}
+/** Fetches a token from the App server: its expiry, and the settings filled from its hints. */
+export async function testConnection() {
+    return await call('test_connection');
+}
+/** A warning when the App server URL would send credentials in clear off the local network. */
+export async function serverUrlWarning(url) {
+    return await call('server_url_warning', { url });
+}
+/** Opens the system image picker; null when the user cancelled. */
+export async function pickImage() {
+    return await call('pick_image');
+}
+/** Describes a picked file again (its size now, its suggested object name). */
+export async function describeFile(id) {
+    return await call('describe_file', { id });
+}
+/** The picked image as a `data:` URL (null above 20 MB or for other files). */
+export async function previewFile(id) {
+    return await call('preview_file', { id });
+}
+function channel(onEvent) {
+    const c = new Channel();
+    if (onEvent)
+        c.onmessage = onEvent;
+    return c;
+}
+/** Uploads a picked file; `onEvent` receives `started` and then `progress` events. Rejects with
+ * an `OssDirectError` (kind `paused` after `pauseUpload`). */
+export async function startUpload(request, onEvent) {
+    return await call('start_upload', { request, onEvent: channel(onEvent) });
+}
+/** Resumes a paused or failed upload from its checkpoint (also after an app restart). */
+export async function resumeUpload(id, onEvent) {
+    return await call('resume_upload', { id, onEvent: channel(onEvent) });
+}
+/** Pauses a running upload; its checkpoint stays. */
+export async function pauseUpload(id) {
+    await call('pause_upload', { id });
+}
+/** Cancels an upload: stops it, aborts it in OSS, removes its checkpoint. */
+export async function cancelUpload(id) {
+    return await call('cancel_upload', { id });
+}
+/** Every upload, newest first. */
+export async function getHistory() {
+    return await call('get_history');
+}
+/** Thumbnail and watermarked preview (`data:` URLs) and a signed link of an upload. */
+export async function getPreviews(key) {
+    return await call('get_previews', { key });
+}
+/** A presigned GET URL, e.g. of a thumbnail: `signedUrl({ key, process: 'image/resize,w_200' })`.
+ * For an `<img>`, the app's CSP must allow images from the OSS endpoint. */
+export async function signedUrl(request) {
+    return await call('signed_url', { request });
+}
+/** A page of the uploads the app server recorded (with `data:` thumbnails). */
+export async function listServerUploads(after) {
+    return await call('list_server_uploads', { after: after ?? null });
+}
+/** Saves the original of an upload where the user picks; the bytes written, or null. */
+export async function downloadUpload(key) {
+    return await call('download_upload', { key });
+}
