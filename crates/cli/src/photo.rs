@@ -2,9 +2,10 @@
 //! before upload (`oss_direct::prepare`). Off by default: without these flags the file's bytes
 //! are uploaded as they are.
 
+use crate::exit::CliError;
 use clap::Args;
-use oss_direct::prepare::{default_cache_dir, prepare_file, PrepareOptions, Prepared};
-use std::path::{Path, PathBuf};
+use oss_direct::prepare::{default_cache_dir, PrepareOptions, PrepareReport};
+use std::path::PathBuf;
 
 /// The photo flags of `upload`.
 #[derive(Args, Clone, Debug, Default)]
@@ -36,8 +37,8 @@ impl PhotoArgs {
         }
     }
 
-    /// Prepares `file` when a photo flag was given; `None` without photo flags.
-    pub(crate) async fn prepare(&self, file: &Path) -> Result<Option<Prepared>, String> {
+    /// The queue's preparation step when a photo flag was given; `None` without photo flags.
+    pub(crate) fn queue_options(&self) -> Result<Option<(PrepareOptions, PathBuf)>, CliError> {
         let options = self.options();
         if options.is_noop() {
             return Ok(None);
@@ -46,19 +47,15 @@ impl PhotoArgs {
             .prepared_dir
             .clone()
             .or_else(default_cache_dir)
-            .ok_or("no cache folder on this system: pass --prepared-dir DIR")?;
-        let source = file.to_path_buf();
-        let prepared = tokio::task::spawn_blocking(move || prepare_file(&source, &dir, &options))
-            .await
-            .map_err(|e| format!("preparing {} failed: {e}", file.display()))?
-            .map_err(|e| format!("{}: {e}", file.display()))?;
-        Ok(Some(prepared))
+            .ok_or_else(|| {
+                CliError::input("no cache folder on this system: pass --prepared-dir DIR")
+            })?;
+        Ok(Some((options, dir)))
     }
 }
 
 /// The `prepared` object of the JSON line: sizes before and after, what was removed.
-pub(crate) fn json(p: &Prepared) -> serde_json::Value {
-    let r = &p.report;
+pub(crate) fn report_json(r: &PrepareReport) -> serde_json::Value {
     serde_json::json!({
         "original_bytes": r.original_bytes,
         "prepared_bytes": r.prepared_bytes,

@@ -20,7 +20,9 @@ fn json(out: &Output) -> serde_json::Value {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    // The first line: the (first) file's; a summary line follows.
+    let first = out.stdout.split(|b| *b == b'\n').next().unwrap_or_default();
+    serde_json::from_slice(first).unwrap()
 }
 
 fn write_random(path: &Path, len: usize, seed: u8) -> Vec<u8> {
@@ -123,9 +125,11 @@ async fn failures_exit_non_zero_with_one_line() {
         src.to_str().unwrap(),
         "--server",
         "http://127.0.0.1:1/",
+        "--max-wait",
+        "0s",
     ])
     .await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(6), "network");
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("cannot reach the app server"), "{err}");
@@ -139,11 +143,11 @@ async fn failures_exit_non_zero_with_one_line() {
         "other/a.txt",
     ])
     .await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "bad input");
     assert!(String::from_utf8_lossy(&out.stderr).contains("must start with \"uploads/\""));
 
     let out = run(&["upload", "/no/such/file.jpg", "--server", &stack.token_url]).await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "bad input");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /no/such/file.jpg"));
 }
 
@@ -272,7 +276,7 @@ async fn uploads_carry_the_servers_callback_and_list_shows_them() {
     // A server without callbacks says so.
     let plain = Stack::start().await;
     let out = run(&["list", "--server", &plain.token_url]).await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4), "refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("ListUploads"));
 }
 
@@ -284,7 +288,7 @@ async fn a_cleartext_app_server_off_the_local_network_is_called_out() {
         &["list", "--server", "http://app-server.invalid:7080/"][..],
     ] {
         let out = run(args).await;
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(6), "network");
         let err = String::from_utf8(out.stderr).unwrap();
         let lines: Vec<&str> = err.lines().collect();
         assert_eq!(lines.len(), 2, "{err}");
@@ -307,6 +311,6 @@ async fn a_cleartext_app_server_off_the_local_network_is_called_out() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = run(&["token", "--server", "https://app-server.invalid/"]).await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(6));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
 }

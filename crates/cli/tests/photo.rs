@@ -22,7 +22,9 @@ fn json(out: &Output) -> serde_json::Value {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    // The first line: the (first) file's; a summary line follows.
+    let first = out.stdout.split(|b| *b == b'\n').next().unwrap_or_default();
+    serde_json::from_slice(first).unwrap()
 }
 
 /// A 400×300 JPEG with an EXIF block holding a GPS position (IFD0 → GPS IFD with GPSLatitudeRef).
@@ -180,7 +182,7 @@ async fn a_truncated_photo_fails_with_one_line_and_nothing_uploaded() {
         dir.path().join("prepared").to_str().unwrap(),
     ])
     .await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "bad input");
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(

@@ -22,6 +22,9 @@ pub struct StackOptions {
     /// Whether the token server takes upload callbacks (recorded in SQLite in the temp folder;
     /// oss-local's public key trusted).
     pub callback: bool,
+    /// Whether the token server rate-limits its callers (its default); off for tests that start
+    /// the CLI many times.
+    pub rate_limit: bool,
 }
 
 /// A test policy allowing everything on the bucket and prefix (listing and deleting included).
@@ -33,6 +36,7 @@ impl Default for StackOptions {
             policy: "policy/bucket_read_write_policy.txt",
             prefix: "uploads/",
             callback: false,
+            rate_limit: true,
         }
     }
 }
@@ -83,6 +87,9 @@ impl Stack {
             "Region": oss.region(),
             "OssEndpoint": oss.oss_endpoint(),
         });
+        if !opts.rate_limit {
+            config["RateLimit"] = false.into();
+        }
         if opts.callback {
             config["Callback"] = serde_json::json!({
                 "Url": format!("http://{addr}/callback"),

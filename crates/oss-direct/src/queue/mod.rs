@@ -45,6 +45,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::prepare::PrepareOptions;
 use crate::resumable::UploadOptions;
 use store::Store;
+pub use worker::is_transient;
 
 /// A file's id in its queue.
 #[derive(
@@ -252,6 +253,20 @@ struct Inner {
     wake_network: Notify,
     /// (when, bytes done in all) samples for the speed.
     samples: Mutex<VecDeque<(Instant, u64)>>,
+    /// What happened to files settled by this process (the database keeps the state).
+    results: Mutex<HashMap<FileId, FileResult>>,
+}
+
+/// The details of a file settled by this process, beyond its row: what OSS and the app server
+/// said, what preparing the photo did, or what kind of error failed it.
+#[derive(Debug, Clone, Default)]
+pub struct FileResult {
+    /// The upload, when done.
+    pub upload: Option<crate::resumable::ResumableOutput>,
+    /// What preparing the photo did, when it was prepared.
+    pub prepared: Option<crate::prepare::PrepareReport>,
+    /// Why it failed, when it did.
+    pub error: Option<ErrorKind>,
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
@@ -279,6 +294,7 @@ impl Queue {
                 wake: Notify::new(),
                 wake_network: Notify::new(),
                 samples: Mutex::default(),
+                results: Mutex::default(),
             }),
         })
     }
@@ -363,6 +379,17 @@ impl Queue {
             return 0.0;
         }
         bytes_done.saturating_sub(b0) as f64 / dt
+    }
+
+    /// What happened to a file this process settled (done or failed), beyond its row.
+    pub fn result(&self, id: FileId) -> Option<FileResult> {
+        let results = self.inner.results.lock().unwrap_or_else(|e| e.into_inner());
+        results.get(&id).cloned()
+    }
+
+    fn record_result(&self, id: FileId, f: impl FnOnce(&mut FileResult)) {
+        let mut results = self.inner.results.lock().unwrap_or_else(|e| e.into_inner());
+        f(results.entry(id).or_default());
     }
 
     /// Events as they happen (a slow receiver misses some; [`Queue::files`] is the truth).

@@ -17,7 +17,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Whether waiting and trying again can fix `e`: the network, a timeout, a 5xx, an unreachable
 /// or failing app server. AccessDenied, a missing or changed file, bad input: no.
-pub(crate) fn is_transient(e: &Error) -> bool {
+pub fn is_transient(e: &Error) -> bool {
     match e.kind() {
         ErrorKind::Network | ErrorKind::Timeout => true,
         ErrorKind::Oss | ErrorKind::Credentials => e.is_retryable(),
@@ -142,6 +142,8 @@ impl Queue {
         match prepared {
             Ok(p) => {
                 store.set_note(file.id, &p.report.summary())?;
+                let report = p.report.clone();
+                self.record_result(file.id, |r| r.prepared = Some(report));
                 store.set_state(file.id, FileState::Uploading, None, &[FileState::Preparing])?;
                 self.emit_file(file.id);
                 Ok(Some(p.path))
@@ -173,6 +175,7 @@ impl Queue {
             Ok(out) => {
                 let up = &out.upload;
                 store.set_done(file.id, &up.etag, up.crc64, up.bytes)?;
+                self.record_result(file.id, |r| r.upload = Some(out.clone()));
                 if path != &file.source {
                     let _ = std::fs::remove_file(path); // the prepared copy
                 }
@@ -225,6 +228,7 @@ impl Queue {
                         Some(&why),
                         &[FileState::Waiting],
                     )?;
+                    self.record_result(file.id, |r| r.error = Some(e.kind()));
                     self.emit_file(file.id);
                     return Ok(false);
                 }
@@ -297,6 +301,7 @@ impl Queue {
     }
 
     fn fail(&self, id: FileId, e: &Error) -> Result<()> {
+        self.record_result(id, |r| r.error = Some(e.kind()));
         let active = [
             FileState::Preparing,
             FileState::Uploading,
