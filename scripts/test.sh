@@ -30,10 +30,16 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
+log "the minimal example app builds on tauri-plugin-oss-direct alone (reuse, not a claim)"
+cargo build --quiet -p oss-direct-minimal-app
+
+log "the plugin's guest-js API builds to the checked-in dist-js/ (and the app's copy)"
+bash plugins/tauri-plugin-oss-direct/scripts/check-js.sh
+
 log "official SDK conformance (oss2, alibabacloud-oss-v2, STS SDK against oss-local)"
 bash scripts/conformance.sh
 
-log "Android type-check of the app's library"
+log "Android (and iOS, where it can) type-check of the plugin and the app's library"
 bash scripts/android-check.sh
 
 if [ -x scripts/e2e.sh ]; then
