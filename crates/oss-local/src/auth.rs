@@ -80,7 +80,7 @@ pub(crate) fn iso8601(t: OffsetDateTime) -> String {
     .unwrap_or_default()
 }
 
-fn parse_v4_time(s: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_v4_time(s: &str) -> Option<OffsetDateTime> {
     PrimitiveDateTime::parse(
         s,
         format_description!("[year][month][day]T[hour][minute][second]Z"),
@@ -319,7 +319,7 @@ pub(crate) fn authenticate(
 }
 
 /// Splits `ak/YYYYMMDD/region/oss/aliyun_v4_request` and checks date and region.
-fn parse_credential(
+pub(crate) fn parse_credential(
     credential: &str,
     timestamp: &str,
     state: &State,

@@ -125,6 +125,26 @@ fn literal_addrs(u: &url::Url) -> Vec<std::net::SocketAddr> {
     }
 }
 
+/// The callback of a request: its `x-oss-callback` / `x-oss-callback-var` headers, or the
+/// `callback` / `callback-var` query parameters a presigned URL carries.
+pub(crate) fn parse_request(c: &crate::oss::Call<'_>) -> Result<Option<Callback>, OssError> {
+    let Some(cb) = c.target.param("callback") else {
+        return parse(&c.parts.headers, &c.state.own_ports);
+    };
+    let mut headers = c.parts.headers.clone();
+    let mut set = |name: &'static str, v: &str| -> Result<(), OssError> {
+        let v = http::HeaderValue::from_str(v)
+            .map_err(|_| invalid("The callback parameter is not valid."))?;
+        headers.insert(name, v);
+        Ok(())
+    };
+    set("x-oss-callback", cb)?;
+    if let Some(var) = c.target.param("callback-var") {
+        set("x-oss-callback-var", var)?;
+    }
+    parse(&headers, &c.state.own_ports)
+}
+
 /// Reads and checks the callback headers of a request, before anything is stored. A URL that
 /// names oss-local's own ports on this machine is refused (resolved names are checked again
 /// when the callback is made).

@@ -7,7 +7,7 @@
 use crate::auth::{iso8601, Principal};
 use crate::list::xml_response;
 use crate::object::{content_type, header, stored_headers, user_meta};
-use crate::oss::Target;
+use crate::oss::{Call, Target};
 use crate::server::{Resp, State};
 use crate::storage::{now_secs, ObjectMeta};
 use crate::xml::{OssError, XmlWriter};
@@ -50,11 +50,8 @@ fn open_source(
             )
         })?;
     crate::oss::check_key(key)?;
-    if !state.opts.buckets.iter().any(|b| b.name == bucket) {
-        return Err(
-            OssError::new(404, "NoSuchBucket", "The specified bucket does not exist.")
-                .with("BucketName", bucket),
-        );
+    if !state.storage.bucket_exists(bucket) {
+        return Err(crate::oss::no_such_bucket(bucket));
     }
     let resource = format!(
         "acs:oss:{}:{}:{bucket}/{key}",
@@ -120,13 +117,19 @@ fn last_modified(secs: i64) -> String {
 }
 
 /// CopyObject.
-pub(crate) async fn copy_object(
-    state: &State,
-    parts: &http::request::Parts,
-    bucket: &str,
-    key: &str,
-    caller: Caller<'_>,
-) -> Result<Resp, OssError> {
+pub(crate) async fn copy_object(c: &Call<'_>, caller: Caller<'_>) -> Result<Resp, OssError> {
+    let (state, parts, bucket, key) = (c.state, c.parts, c.bucket, c.key);
+    let replace_tags = match header(&parts.headers, "x-oss-tagging-directive") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("COPY") => false,
+        Some(v) if v.eq_ignore_ascii_case("REPLACE") => true,
+        Some(_) => {
+            return Err(OssError::invalid_argument(
+                "x-oss-tagging-directive must be COPY or REPLACE.",
+            ))
+        }
+    };
+    let options = crate::object::WriteOptions::of(c)?;
     let replace = match header(&parts.headers, "x-oss-metadata-directive") {
         None => false,
         Some(v) if v.eq_ignore_ascii_case("COPY") => false,
@@ -145,12 +148,19 @@ pub(crate) async fn copy_object(
     }
     crate::object::check_forbid_overwrite(state, parts, bucket, key)?;
     let written = state.storage.copy_to_temp(file, 0, src.size).await?;
+    let source_tags = src.tags.clone();
     let mut meta = ObjectMeta {
         key: key.to_string(),
         last_modified: now_secs(),
         data_file: String::new(),
         ..src
     };
+    // The ACL and storage class are the request's (else the defaults), the tags the source's
+    // unless replaced.
+    options.apply(&mut meta);
+    if !replace_tags {
+        meta.tags = source_tags;
+    }
     if replace {
         meta.content_type = content_type(&parts.headers);
         meta.user_meta = user_meta(&parts.headers);

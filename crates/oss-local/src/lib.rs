@@ -15,8 +15,10 @@
 
 #![warn(missing_docs)]
 
+mod acl;
 mod acs3;
 mod admin;
+mod append;
 mod auth;
 mod body;
 mod bucket;
@@ -30,11 +32,14 @@ mod list;
 mod multipart;
 mod object;
 mod oss;
+mod post;
+mod post_policy;
 /// The RAM policy grammar and evaluation (shared with the token server).
 pub use oss_direct_wire::policy;
 mod server;
 mod storage;
 mod sts;
+mod tagging;
 mod token;
 mod xml;
 
@@ -150,7 +155,7 @@ pub fn process_image(
         .map_err(|e| (e.status.as_u16(), e.code))
 }
 
-fn valid_bucket_name(name: &str) -> bool {
+pub(crate) fn valid_bucket_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
         && name
             .bytes()

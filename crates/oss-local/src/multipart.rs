@@ -8,7 +8,7 @@ use crate::auth::iso8601;
 use crate::body::RequestBody;
 use crate::list::{encode_name, xml_response};
 use crate::object::{check_length, check_md5, content_type, header, stored_headers, user_meta};
-use crate::oss::Target;
+use crate::oss::{Call, Target};
 use crate::server::{Resp, State};
 use crate::storage::{now_secs, random_hex, read_json, write_atomic, ObjectMeta};
 use crate::xml::{parse_complete, OssError, XmlWriter};
@@ -30,6 +30,15 @@ pub(crate) struct Upload {
     user_meta: Vec<(String, String)>,
     #[serde(default)]
     headers: Vec<(String, String)>,
+    /// The object's ACL, from `x-oss-object-acl` at Initiate.
+    #[serde(default)]
+    acl: Option<crate::acl::Acl>,
+    /// From `x-oss-storage-class` at Initiate.
+    #[serde(default)]
+    storage_class: Option<String>,
+    /// From `x-oss-tagging` at Initiate.
+    #[serde(default)]
+    tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,13 +94,10 @@ fn read_parts(dir: &std::path::Path) -> Result<Vec<Part>, OssError> {
     Ok(parts)
 }
 
-pub(crate) fn initiate(
-    state: &State,
-    parts: &http::request::Parts,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-) -> Result<Resp, OssError> {
+pub(crate) fn initiate(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, parts, target, bucket, key) = (c.state, c.parts, c.target, c.bucket, c.key);
+    let options = crate::object::WriteOptions::of(c)?;
+    crate::object::check_forbid_overwrite(state, parts, bucket, key)?;
     let id = random_hex(16).to_ascii_uppercase();
     let dir = upload_dir(state, bucket, &id);
     std::fs::create_dir_all(&dir)?;
@@ -101,6 +107,9 @@ pub(crate) fn initiate(
         content_type: content_type(&parts.headers),
         user_meta: user_meta(&parts.headers),
         headers: stored_headers(&parts.headers),
+        acl: options.acl,
+        storage_class: options.storage_class,
+        tags: options.tags,
     };
     let json = serde_json::to_vec(&upload).map_err(OssError::internal)?;
     write_atomic(&state.storage.tmp_dir(), &dir.join("upload.json"), &json)?;
@@ -264,16 +273,9 @@ pub(crate) fn list_parts(
     Ok(xml_response(w.finish()))
 }
 
-pub(crate) async fn complete(
-    state: &State,
-    parts: &http::request::Parts,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-    body: &mut RequestBody,
-    request_id: &str,
-) -> Result<Resp, OssError> {
-    let callback = crate::callback::parse(&parts.headers, &state.own_ports)?;
+pub(crate) async fn complete(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
+    let (state, parts, target, bucket, key) = (c.state, c.parts, c.target, c.bucket, c.key);
+    let callback = crate::callback::parse_request(c)?;
     let (id, dir, upload) = load_upload(state, target, bucket, key)?;
     let complete_all = header(&parts.headers, "x-oss-complete-all") == Some("yes");
     let body = body.collect(4 * 1024 * 1024).await?;
@@ -283,6 +285,16 @@ pub(crate) async fn complete(
     if !dir.join("upload.json").exists() {
         return Err(OssError::no_such_upload(&id));
     }
+    let chosen = choose_parts(stored, complete_all, &body)?;
+    crate::object::check_forbid_overwrite(state, parts, bucket, key)?;
+    let meta = assemble(state, bucket, key, &dir, &chosen, upload).await?;
+    std::fs::remove_dir_all(&dir)?;
+    state.forget_upload_lock(&id);
+    complete_answer(c, &meta, callback).await
+}
+
+/// The parts a Complete names (or all of them with `x-oss-complete-all`), checked.
+fn choose_parts(stored: Vec<Part>, complete_all: bool, body: &[u8]) -> Result<Vec<Part>, OssError> {
     let chosen: Vec<Part> = if complete_all {
         if !body.is_empty() {
             return Err(OssError::invalid_argument(
@@ -291,7 +303,7 @@ pub(crate) async fn complete(
         }
         stored
     } else {
-        let listed = parse_complete(&body)?;
+        let listed = parse_complete(body)?;
         if listed.is_empty() {
             return Err(OssError::new(
                 400,
@@ -342,7 +354,18 @@ pub(crate) async fn complete(
         .with("PartNumber", small.number.to_string())
         .with("MinSizeAllowed", MIN_PART_SIZE.to_string()));
     }
+    Ok(chosen)
+}
 
+/// Concatenates the parts into the object and commits it.
+async fn assemble(
+    state: &State,
+    bucket: &str,
+    key: &str,
+    dir: &std::path::Path,
+    chosen: &[Part],
+    upload: Upload,
+) -> Result<ObjectMeta, OssError> {
     // Concatenate the parts into one temporary file, off the async threads.
     let tmp_dir = state.storage.tmp_dir();
     let files: Vec<PathBuf> = chosen.iter().map(|p| dir.join(&p.data_file)).collect();
@@ -361,7 +384,7 @@ pub(crate) async fn complete(
     let mut crc = 0u64;
     let mut md5s = Md5::new();
     let mut size = 0u64;
-    for p in &chosen {
+    for p in chosen {
         crc = oss_direct::crc64::combine(crc, p.crc64, p.size);
         size += p.size;
         md5s.update(hex::decode(&p.etag).map_err(OssError::internal)?);
@@ -378,11 +401,22 @@ pub(crate) async fn complete(
         user_meta: upload.user_meta,
         headers: upload.headers,
         object_type: "Multipart".into(),
+        acl: upload.acl,
+        storage_class: upload.storage_class,
+        tags: upload.tags,
         data_file: String::new(),
     };
-    let meta = state.storage.commit(bucket, meta, temp)?;
-    std::fs::remove_dir_all(&dir)?;
-    state.forget_upload_lock(&id);
+    state.storage.commit(bucket, meta, temp)
+}
+
+/// The CompleteMultipartUpload answer (or the callback's).
+async fn complete_answer(
+    c: &Call<'_>,
+    meta: &ObjectMeta,
+    callback: Option<crate::callback::Callback>,
+) -> Result<Resp, OssError> {
+    let (state, target, bucket, key, request_id) =
+        (c.state, c.target, c.bucket, c.key, c.request_id);
 
     let url = target.param("encoding-type") == Some("url");
     let mut w = XmlWriter::new("CompleteMultipartUploadResult");
@@ -412,7 +446,7 @@ pub(crate) async fn complete(
                 state,
                 &cb,
                 bucket,
-                &meta,
+                meta,
                 "CompleteMultipartUpload",
                 request_id,
                 resp,

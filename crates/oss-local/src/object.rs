@@ -2,7 +2,7 @@
 
 use crate::auth::Principal;
 use crate::body::RequestBody;
-use crate::oss::Target;
+use crate::oss::{Call, Target};
 use crate::server::{Resp, State};
 use crate::storage::{now_secs, ObjectMeta, DEFAULT_CONTENT_TYPE};
 use crate::xml::OssError;
@@ -125,35 +125,88 @@ pub(crate) fn check_forbid_overwrite(
     Ok(())
 }
 
-pub(crate) async fn put(
-    state: &State,
-    parts: &http::request::Parts,
-    bucket: &str,
-    key: &str,
-    body: &mut RequestBody,
-    request_id: &str,
-) -> Result<Resp, OssError> {
+/// The storage class of `x-oss-storage-class`: `Standard` (`None`) or `IA`, which read the
+/// same; the archive classes need RestoreObject, which oss-local does not implement.
+pub(crate) fn storage_class(headers: &HeaderMap) -> Result<Option<String>, OssError> {
+    match header(headers, "x-oss-storage-class") {
+        None | Some("Standard") => Ok(None),
+        Some("IA") => Ok(Some("IA".into())),
+        Some(c @ ("Archive" | "ColdArchive" | "DeepColdArchive")) => Err(OssError::new(
+            501,
+            "NotImplemented",
+            format!("oss-local does not implement the {c} storage class (no RestoreObject); nothing was changed."),
+        )
+        .with("Header", "x-oss-storage-class")),
+        Some(_) => Err(OssError::invalid_argument("Invalid storage class.")
+            .with("ArgumentName", "x-oss-storage-class")),
+    }
+}
+
+/// What an upload request says about the object besides its bytes: ACL, storage class and
+/// tags (`x-oss-tagging` also needs `oss:PutObjectTagging`).
+pub(crate) struct WriteOptions {
+    pub acl: Option<crate::acl::Acl>,
+    pub storage_class: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl WriteOptions {
+    /// Reads and checks the headers of `c`'s request.
+    pub fn of(c: &Call<'_>) -> Result<Self, OssError> {
+        let headers = &c.parts.headers;
+        let tags = crate::tagging::from_header(headers)?;
+        if tags.is_some() {
+            let resource = crate::oss::resource(c.state, Some(c.bucket), Some(c.key));
+            if !c.principal.allows("oss:PutObjectTagging", &resource, c.ctx)
+                && !matches!(c.principal, Principal::Anonymous)
+            {
+                return Err(
+                    OssError::access_denied("Access denied by authorizer's policy.")
+                        .with("Action", "oss:PutObjectTagging")
+                        .with("Resource", resource),
+                );
+            }
+        }
+        Ok(Self {
+            acl: crate::acl::object_acl(headers)?.flatten(),
+            storage_class: storage_class(headers)?,
+            tags: tags.unwrap_or_default(),
+        })
+    }
+
+    /// Puts these options into an object's metadata.
+    pub fn apply(self, meta: &mut ObjectMeta) {
+        meta.acl = self.acl;
+        meta.storage_class = self.storage_class;
+        meta.tags = self.tags;
+    }
+}
+
+/// PutObject.
+pub(crate) async fn put(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
+    let (state, parts, bucket, key) = (c.state, c.parts, c.bucket, c.key);
     let max = state.opts.max_object_size;
     check_length(&parts.headers, max)?;
     body.limit(max);
-    let callback = crate::callback::parse(&parts.headers, &state.own_ports)?;
+    let callback = crate::callback::parse_request(c)?;
+    let options = WriteOptions::of(c)?;
     check_forbid_overwrite(state, parts, bucket, key)?;
     let written = state.storage.write_temp(body).await?;
     check_md5(&parts.headers, &written.md5)?;
-    let content_type = content_type(&parts.headers);
-    let meta = ObjectMeta {
+    let mut meta = ObjectMeta {
         key: key.to_string(),
         size: written.size,
         etag: hex::encode_upper(written.md5),
         crc64: written.crc64,
-        content_type,
+        content_type: content_type(&parts.headers),
         content_md5: Some(STANDARD.encode(written.md5)),
         last_modified: now_secs(),
         user_meta: user_meta(&parts.headers),
         headers: stored_headers(&parts.headers),
         object_type: "Normal".into(),
-        data_file: String::new(),
+        ..ObjectMeta::default()
     };
+    options.apply(&mut meta);
     let meta = state.storage.commit(bucket, meta, written.temp)?;
     let resp = Response::builder()
         .status(StatusCode::OK)
@@ -165,7 +218,8 @@ pub(crate) async fn put(
         .expect("valid response");
     match callback {
         Some(cb) => {
-            crate::callback::run(state, &cb, bucket, &meta, "PutObject", request_id, resp).await
+            let rid = c.request_id;
+            crate::callback::run(state, &cb, bucket, &meta, "PutObject", rid, resp).await
         }
         None => Ok(resp),
     }
@@ -183,8 +237,17 @@ fn object_response(meta: &ObjectMeta) -> http::response::Builder {
         .header("content-type", meta.content_type.as_str())
         .header("accept-ranges", "bytes")
         .header("x-oss-object-type", meta.object_type.as_str())
-        .header("x-oss-storage-class", "Standard")
+        .header(
+            "x-oss-storage-class",
+            meta.storage_class.as_deref().unwrap_or("Standard"),
+        )
         .header("x-oss-hash-crc64ecma", meta.crc64.to_string());
+    if meta.object_type == "Appendable" {
+        b = b.header("x-oss-next-append-position", meta.size.to_string());
+    }
+    if let Some(n) = crate::tagging::count_header(&meta.tags) {
+        b = b.header("x-oss-tagging-count", n);
+    }
     if let Some(md5) = &meta.content_md5 {
         b = b.header("content-md5", md5.as_str());
     }

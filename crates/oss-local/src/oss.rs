@@ -1,6 +1,7 @@
 //! The OSS API front: which bucket, key and operation a request is, then fault injection,
 //! authentication, policy, and dispatch to the handlers.
 
+use crate::acl::Acl;
 use crate::auth::{authenticate, Principal};
 use crate::body::RequestBody;
 use crate::server::{Resp, State};
@@ -55,6 +56,18 @@ pub(crate) enum Op {
     CopyObject,
     UploadPartCopy,
     DeleteMultipleObjects,
+    PutBucket,
+    DeleteBucket,
+    ListBuckets,
+    GetBucketAcl,
+    PutBucketAcl,
+    GetObjectAcl,
+    PutObjectAcl,
+    GetObjectTagging,
+    PutObjectTagging,
+    DeleteObjectTagging,
+    AppendObject,
+    PostObject,
     Unsupported,
 }
 
@@ -79,6 +92,18 @@ impl Op {
             Op::CopyObject => "CopyObject",
             Op::UploadPartCopy => "UploadPartCopy",
             Op::DeleteMultipleObjects => "DeleteMultipleObjects",
+            Op::PutBucket => "PutBucket",
+            Op::DeleteBucket => "DeleteBucket",
+            Op::ListBuckets => "ListBuckets",
+            Op::GetBucketAcl => "GetBucketAcl",
+            Op::PutBucketAcl => "PutBucketAcl",
+            Op::GetObjectAcl => "GetObjectAcl",
+            Op::PutObjectAcl => "PutObjectAcl",
+            Op::GetObjectTagging => "GetObjectTagging",
+            Op::PutObjectTagging => "PutObjectTagging",
+            Op::DeleteObjectTagging => "DeleteObjectTagging",
+            Op::AppendObject => "AppendObject",
+            Op::PostObject => "PostObject",
             Op::Unsupported => "Unsupported",
         }
     }
@@ -91,7 +116,9 @@ impl Op {
             | Op::UploadPart
             | Op::CompleteMultipartUpload
             | Op::CopyObject
-            | Op::UploadPartCopy => "oss:PutObject",
+            | Op::UploadPartCopy
+            | Op::AppendObject
+            | Op::PostObject => "oss:PutObject",
             Op::GetObject | Op::HeadObject | Op::GetObjectMeta => "oss:GetObject",
             Op::DeleteObject | Op::DeleteMultipleObjects => "oss:DeleteObject",
             Op::ListObjects | Op::ListObjectsV2 => "oss:ListObjects",
@@ -100,12 +127,30 @@ impl Op {
             Op::ListMultipartUploads => "oss:ListMultipartUploads",
             Op::GetBucketInfo => "oss:GetBucketInfo",
             Op::GetBucketLocation => "oss:GetBucketLocation",
+            Op::PutBucket => "oss:PutBucket",
+            Op::DeleteBucket => "oss:DeleteBucket",
+            Op::ListBuckets => "oss:ListBuckets",
+            Op::GetBucketAcl => "oss:GetBucketAcl",
+            Op::PutBucketAcl => "oss:PutBucketAcl",
+            Op::GetObjectAcl => "oss:GetObjectAcl",
+            Op::PutObjectAcl => "oss:PutObjectAcl",
+            Op::GetObjectTagging => "oss:GetObjectTagging",
+            Op::PutObjectTagging => "oss:PutObjectTagging",
+            Op::DeleteObjectTagging => "oss:DeleteObjectTagging",
             Op::Unsupported => "oss:Unsupported",
         }
     }
 
     fn of(method: &Method, headers: &http::HeaderMap, t: &Target) -> Op {
-        let copy = headers.contains_key("x-oss-copy-source");
+        if t.bucket.is_none() {
+            return if method == Method::GET
+                && !t.query.iter().any(|(k, _)| SELECTORS.contains(&k.as_str()))
+            {
+                Op::ListBuckets
+            } else {
+                Op::Unsupported
+            };
+        }
         // An operation is chosen by its sub-resource parameters (`?uploads`, `?acl`, ...); one
         // this does not implement is never mistaken for another operation. Other parameters
         // OSS does not know are ignored, as OSS ignores them.
@@ -114,37 +159,74 @@ impl Op {
                 .iter()
                 .all(|(k, _)| !SELECTORS.contains(&k.as_str()) || allowed.contains(&k.as_str()))
         };
-        match (t.key.is_some(), method.as_str()) {
-            (true, "PUT") if t.has("uploadId") && only(&["uploadId", "partNumber"]) => {
+        let sub = |name: &str| t.has(name) && only(&[name]);
+        if t.key.is_some() {
+            Self::object_op(method, headers, t, &only, &sub)
+        } else {
+            match method.as_str() {
+                "GET" if sub("uploads") => Op::ListMultipartUploads,
+                "GET" if sub("bucketInfo") => Op::GetBucketInfo,
+                "GET" if sub("location") => Op::GetBucketLocation,
+                "GET" if sub("acl") => Op::GetBucketAcl,
+                "PUT" if sub("acl") => Op::PutBucketAcl,
+                "GET" if t.param("list-type") == Some("2") && only(&[]) => Op::ListObjectsV2,
+                "GET" if only(&[]) => Op::ListObjects,
+                "PUT" if only(&[]) => Op::PutBucket,
+                "DELETE" if only(&[]) => Op::DeleteBucket,
+                "POST" if sub("delete") => Op::DeleteMultipleObjects,
+                "POST" if only(&[]) && is_form(headers) => Op::PostObject,
+                _ => Op::Unsupported,
+            }
+        }
+    }
+
+    fn object_op(
+        method: &Method,
+        headers: &http::HeaderMap,
+        t: &Target,
+        only: &dyn Fn(&[&str]) -> bool,
+        sub: &dyn Fn(&str) -> bool,
+    ) -> Op {
+        let copy = headers.contains_key("x-oss-copy-source");
+        match method.as_str() {
+            "PUT" if t.has("uploadId") && only(&["uploadId", "partNumber"]) => {
                 if copy {
                     Op::UploadPartCopy
                 } else {
                     Op::UploadPart
                 }
             }
-            (true, "PUT") if only(&[]) && copy => Op::CopyObject,
-            (true, "PUT") if only(&[]) => Op::PutObject,
-            (true, "POST") if t.has("uploads") && only(&["uploads"]) => Op::InitiateMultipartUpload,
-            (true, "POST") if t.has("uploadId") && only(&["uploadId"]) => {
-                Op::CompleteMultipartUpload
-            }
-            (true, "GET") if t.has("uploadId") && only(&["uploadId"]) => Op::ListParts,
-            (true, "GET") if only(&["x-oss-process"]) => Op::GetObject,
-            (true, "HEAD") if t.has("objectMeta") && only(&["objectMeta"]) => Op::GetObjectMeta,
-            (true, "HEAD") if only(&[]) => Op::HeadObject,
-            (true, "DELETE") if t.has("uploadId") && only(&["uploadId"]) => {
-                Op::AbortMultipartUpload
-            }
-            (true, "DELETE") if only(&[]) => Op::DeleteObject,
-            (false, "GET") if t.has("uploads") && only(&["uploads"]) => Op::ListMultipartUploads,
-            (false, "POST") if t.has("delete") && only(&["delete"]) => Op::DeleteMultipleObjects,
-            (false, "GET") if t.has("bucketInfo") && only(&["bucketInfo"]) => Op::GetBucketInfo,
-            (false, "GET") if t.has("location") && only(&["location"]) => Op::GetBucketLocation,
-            (false, "GET") if t.param("list-type") == Some("2") && only(&[]) => Op::ListObjectsV2,
-            (false, "GET") if only(&[]) => Op::ListObjects,
+            "PUT" if only(&[]) && copy => Op::CopyObject,
+            "PUT" if only(&[]) => Op::PutObject,
+            "PUT" if sub("acl") => Op::PutObjectAcl,
+            "PUT" if sub("tagging") => Op::PutObjectTagging,
+            "POST" if sub("uploads") => Op::InitiateMultipartUpload,
+            "POST" if sub("uploadId") => Op::CompleteMultipartUpload,
+            "POST" if sub("append") => Op::AppendObject,
+            "GET" if sub("uploadId") => Op::ListParts,
+            "GET" if sub("acl") => Op::GetObjectAcl,
+            "GET" if sub("tagging") => Op::GetObjectTagging,
+            "GET" if only(&["x-oss-process"]) => Op::GetObject,
+            "HEAD" if sub("objectMeta") => Op::GetObjectMeta,
+            "HEAD" if only(&[]) => Op::HeadObject,
+            "DELETE" if sub("uploadId") => Op::AbortMultipartUpload,
+            "DELETE" if sub("tagging") => Op::DeleteObjectTagging,
+            "DELETE" if only(&[]) => Op::DeleteObject,
             _ => Op::Unsupported,
         }
     }
+}
+
+/// A `multipart/form-data` body (PostObject).
+fn is_form(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
 }
 
 /// Query parameters that select an operation (OSS's sub-resources, less the ones that are
@@ -211,25 +293,40 @@ const SELECTORS: &[&str] = &[
 /// Request headers that change what OSS stores or how, and that oss-local does not implement:
 /// refused rather than dropped (exact names, then prefixes).
 const UNIMPLEMENTED_HEADERS: &[&str] = &[
-    "x-oss-storage-class",
-    "x-oss-object-acl",
-    "x-oss-tagging",
-    "x-oss-tagging-directive",
     "x-oss-symlink-target",
     "x-oss-object-worm-mode",
     "x-oss-object-worm-retain-until-date",
-    "x-oss-acl",
     "x-oss-hdfs-ranger",
 ];
 const UNIMPLEMENTED_HEADER_PREFIXES: &[&str] = &["x-oss-server-side-", "x-oss-worm-"];
 
-/// The first request header oss-local would have to drop, if any.
-fn unimplemented_header(headers: &http::HeaderMap) -> Option<String> {
+/// Headers oss-local implements for some operations only: elsewhere they are refused too.
+fn implemented_for(op: Op, header: &str) -> Option<bool> {
+    let writes = matches!(
+        op,
+        Op::PutObject | Op::CopyObject | Op::InitiateMultipartUpload | Op::AppendObject
+    );
+    Some(match header {
+        "x-oss-storage-class" | "x-oss-tagging" => writes,
+        "x-oss-object-acl" => writes || op == Op::PutObjectAcl,
+        "x-oss-tagging-directive" => op == Op::CopyObject,
+        "x-oss-acl" => matches!(op, Op::PutBucket | Op::PutBucketAcl),
+        _ => return None,
+    })
+}
+
+/// The first request header oss-local would have to drop for `op`, if any.
+pub(crate) fn unimplemented_header(op: Op, headers: &http::HeaderMap) -> Option<String> {
     headers.keys().map(|n| n.as_str()).find_map(|n| {
-        let hit = UNIMPLEMENTED_HEADERS.contains(&n)
-            || UNIMPLEMENTED_HEADER_PREFIXES
-                .iter()
-                .any(|p| n.starts_with(p));
+        let hit = match implemented_for(op, n) {
+            Some(implemented) => !implemented,
+            None => {
+                UNIMPLEMENTED_HEADERS.contains(&n)
+                    || UNIMPLEMENTED_HEADER_PREFIXES
+                        .iter()
+                        .any(|p| n.starts_with(p))
+            }
+        };
         hit.then(|| n.to_string())
     })
 }
@@ -329,6 +426,9 @@ pub(crate) fn parse_target(parts: &http::request::Parts) -> Result<Target, OssEr
 pub(crate) fn error_response(e: &OssError, request_id: &str, host: &str, head: bool) -> Resp {
     let xml = e.to_xml(request_id, host);
     let mut b = Response::builder().status(e.status);
+    for (name, value) in &e.headers {
+        b = b.header(*name, value.as_str());
+    }
     if head {
         // A HEAD answer has no body: OSS sends the error document base64 in `x-oss-err`, so a
         // client can tell NoSuchKey from NoSuchBucket.
@@ -413,39 +513,70 @@ async fn run(
     peer: SocketAddr,
     request_id: &str,
 ) -> Result<Resp, OssError> {
-    let Some(bucket) = target.bucket.as_deref() else {
-        return Err(OssError::new(
-            501,
-            "NotImplemented",
-            "oss-local does not implement ListBuckets.",
-        ));
+    if op == Op::PostObject {
+        return crate::post::post_object(state, parts, target, body, peer, request_id).await;
+    }
+    let bucket = target.bucket.as_deref();
+    let acl = match bucket {
+        Some(b) if op != Op::PutBucket => {
+            crate::bucket::lookup(state, b)?
+                .ok_or_else(|| no_such_bucket(b))?
+                .acl
+        }
+        _ => Acl::Private,
     };
-    let Some(bucket_cfg) = state.opts.buckets.iter().find(|b| b.name == bucket) else {
-        return Err(
-            OssError::new(404, "NoSuchBucket", "The specified bucket does not exist.")
-                .with("BucketName", bucket),
-        );
-    };
-    let now = time::OffsetDateTime::now_utc();
     let signable = SignableRequest {
         method: parts.method.as_str(),
-        bucket: Some(bucket),
+        bucket,
         key: target.key.as_deref(),
         query: &target.query,
         headers: &parts.headers,
     };
-    let principal = authenticate(state, &signable, now)?;
-    let resource = match &target.key {
-        Some(k) => format!(
-            "acs:oss:{}:{}:{bucket}/{k}",
-            state.opts.region, state.opts.account_id
-        ),
-        None => format!(
-            "acs:oss:{}:{}:{bucket}",
-            state.opts.region, state.opts.account_id
-        ),
+    let principal = authenticate(state, &signable, time::OffsetDateTime::now_utc())?;
+    let ctx = context(op, target, peer);
+    authorize(state, op, target, &principal, acl, &ctx)?;
+    if let Some(h) = unimplemented_header(op, &parts.headers) {
+        return Err(OssError::new(
+            501,
+            "NotImplemented",
+            format!("oss-local does not implement the {h} header here; nothing was changed."),
+        )
+        .with("Header", h));
+    }
+    let Some(bucket) = bucket else {
+        return crate::bucket::list_buckets(state, target);
     };
-    // Context keys for policy conditions.
+    let call = Call {
+        state,
+        parts,
+        target,
+        bucket,
+        key: target.key.as_deref().unwrap_or(""),
+        principal: &principal,
+        ctx: &ctx,
+        request_id,
+        acl,
+    };
+    dispatch(&call, op, body).await
+}
+
+pub(crate) fn no_such_bucket(bucket: &str) -> OssError {
+    OssError::new(404, "NoSuchBucket", "The specified bucket does not exist.")
+        .with("BucketName", bucket)
+}
+
+/// The RAM resource a request acts on.
+pub(crate) fn resource(state: &State, bucket: Option<&str>, key: Option<&str>) -> String {
+    let (region, account) = (&state.opts.region, &state.opts.account_id);
+    match (bucket, key) {
+        (Some(b), Some(k)) => format!("acs:oss:{region}:{account}:{b}/{k}"),
+        (Some(b), None) => format!("acs:oss:{region}:{account}:{b}"),
+        (None, _) => format!("acs:oss:{region}:{account}:*"),
+    }
+}
+
+/// Context keys for policy conditions.
+fn context(op: Op, target: &Target, peer: SocketAddr) -> Context {
     let mut ctx = Context::default()
         .with("acs:SourceIp", peer.ip().to_string())
         .with("acs:SecureTransport", "false");
@@ -459,17 +590,26 @@ async fn run(
             }
         }
     }
-    match &principal {
+    ctx
+}
+
+/// Whether the principal may do `op`: its policies, or for an anonymous request the ACL.
+fn authorize(
+    state: &State,
+    op: Op,
+    target: &Target,
+    principal: &Principal,
+    bucket_acl: Acl,
+    ctx: &Context,
+) -> Result<(), OssError> {
+    let resource = resource(state, target.bucket.as_deref(), target.key.as_deref());
+    match principal {
         Principal::Anonymous => {
-            let public_op = matches!(
-                op,
-                Op::GetObject
-                    | Op::HeadObject
-                    | Op::GetObjectMeta
-                    | Op::ListObjects
-                    | Op::ListObjectsV2
-            );
-            if !(bucket_cfg.public_read && public_op) {
+            let acl = match (target.bucket.as_deref(), target.key.as_deref()) {
+                (Some(b), Some(k)) => crate::acl::effective(state, b, k, bucket_acl)?,
+                _ => bucket_acl,
+            };
+            if !crate::acl::anonymous_may(op, acl) {
                 return Err(OssError::access_denied(
                     "You have no right to access this object because of bucket acl.",
                 ));
@@ -478,7 +618,7 @@ async fn run(
         // Each key of a DeleteMultipleObjects is checked by its handler.
         _ if op == Op::DeleteMultipleObjects => {}
         p => {
-            if !p.allows(op.action(), &resource, &ctx) {
+            if !p.allows(op.action(), &resource, ctx) {
                 return Err(
                     OssError::access_denied("Access denied by authorizer's policy.")
                         .with("Action", op.action())
@@ -487,55 +627,71 @@ async fn run(
             }
         }
     }
-    let key = target.key.as_deref().unwrap_or("");
-    if let Some(h) = unimplemented_header(&parts.headers) {
-        return Err(OssError::new(
-            501,
-            "NotImplemented",
-            format!("oss-local does not implement the {h} header; nothing was changed."),
-        )
-        .with("Header", h));
-    }
+    Ok(())
+}
+
+/// One authorised request to a bucket, for the handlers.
+pub(crate) struct Call<'a> {
+    pub state: &'a State,
+    pub parts: &'a http::request::Parts,
+    pub target: &'a Target,
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub principal: &'a Principal,
+    pub ctx: &'a Context,
+    pub request_id: &'a str,
+    /// The bucket's ACL.
+    pub acl: Acl,
+}
+
+async fn dispatch(c: &Call<'_>, op: Op, body: &mut RequestBody) -> Result<Resp, OssError> {
+    let (state, parts, target, bucket, key) = (c.state, c.parts, c.target, c.bucket, c.key);
     match op {
-        Op::PutObject => crate::object::put(state, parts, bucket, key, body, request_id).await,
+        Op::PutObject => crate::object::put(c, body).await,
+        Op::AppendObject => crate::append::append(c, body).await,
         Op::GetObject => {
-            crate::object::get(state, parts, target, bucket, key, &principal, &ctx).await
+            crate::object::get(state, parts, target, bucket, key, c.principal, c.ctx).await
         }
         Op::HeadObject | Op::GetObjectMeta => crate::object::head(state, parts, bucket, key),
         Op::DeleteObject => crate::object::delete(state, bucket, key),
         Op::ListObjects | Op::ListObjectsV2 => {
             crate::list::list(state, target, bucket, op == Op::ListObjectsV2)
         }
-        Op::InitiateMultipartUpload => {
-            crate::multipart::initiate(state, parts, target, bucket, key)
-        }
+        Op::InitiateMultipartUpload => crate::multipart::initiate(c),
         Op::UploadPart => {
             crate::multipart::upload_part(state, parts, target, bucket, key, body).await
         }
-        Op::CompleteMultipartUpload => {
-            crate::multipart::complete(state, parts, target, bucket, key, body, request_id).await
-        }
+        Op::CompleteMultipartUpload => crate::multipart::complete(c, body).await,
         Op::AbortMultipartUpload => crate::multipart::abort(state, target, bucket, key).await,
         Op::ListParts => crate::multipart::list_parts(state, target, bucket, key),
         Op::ListMultipartUploads => crate::multipart::list_uploads(state, target, bucket),
-        Op::GetBucketInfo => crate::bucket::info(state, bucket, bucket_cfg.public_read),
+        Op::GetBucketInfo => crate::bucket::info(state, bucket, c.acl),
         Op::GetBucketLocation => crate::bucket::location(state),
+        Op::PutBucket => crate::bucket::put_bucket(state, parts, bucket, body).await,
+        Op::DeleteBucket => crate::bucket::delete_bucket(state, bucket),
+        Op::GetBucketAcl => crate::bucket::get_acl(state, c.acl),
+        Op::PutBucketAcl => crate::bucket::put_acl(state, parts, bucket),
+        Op::GetObjectAcl => crate::acl::get_object_acl(state, bucket, key),
+        Op::PutObjectAcl => crate::acl::put_object_acl(state, parts, bucket, key),
+        Op::GetObjectTagging => crate::tagging::get(state, bucket, key),
+        Op::PutObjectTagging => crate::tagging::put(state, bucket, key, body).await,
+        Op::DeleteObjectTagging => crate::tagging::delete(state, bucket, key),
         Op::DeleteMultipleObjects => {
-            let (p, c) = (&principal, &ctx);
-            crate::delete_many::delete_many(state, parts, target, bucket, body, p, c).await
+            let (p, x) = (c.principal, c.ctx);
+            crate::delete_many::delete_many(state, parts, target, bucket, body, p, x).await
         }
         Op::CopyObject | Op::UploadPartCopy => {
             let caller = crate::copy::Caller {
-                principal: &principal,
-                ctx: &ctx,
+                principal: c.principal,
+                ctx: c.ctx,
             };
             if op == Op::CopyObject {
-                crate::copy::copy_object(state, parts, bucket, key, caller).await
+                crate::copy::copy_object(c, caller).await
             } else {
                 crate::copy::upload_part_copy(state, parts, target, bucket, key, caller).await
             }
         }
-        Op::Unsupported => Err(OssError::new(
+        Op::ListBuckets | Op::PostObject | Op::Unsupported => Err(OssError::new(
             501,
             "NotImplemented",
             format!(

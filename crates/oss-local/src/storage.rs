@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use tempfile::NamedTempFile;
 
 /// Metadata of a stored object.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct ObjectMeta {
     pub key: String,
     pub size: u64,
@@ -33,9 +33,34 @@ pub(crate) struct ObjectMeta {
     /// `content-disposition`, `content-encoding`, `content-language`, `expires`).
     #[serde(default)]
     pub headers: Vec<(String, String)>,
-    /// `Normal` or `Multipart`.
+    /// `Normal`, `Multipart` or `Appendable`.
     pub object_type: String,
     pub data_file: String,
+    /// The object's own ACL (`None`: the bucket's).
+    #[serde(default)]
+    pub acl: Option<crate::acl::Acl>,
+    /// `Standard` (`None`) or `IA`.
+    #[serde(default)]
+    pub storage_class: Option<String>,
+    /// Object tags, in the order given.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+}
+
+/// Where an upload's bytes come from: a request body, or the file field of a PostObject form.
+pub(crate) trait ChunkSource {
+    /// The next chunk, or `None` at the end.
+    fn next_chunk(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<Option<Bytes>, OssError>> + Send;
+}
+
+impl ChunkSource for RequestBody {
+    fn next_chunk(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<Option<Bytes>, OssError>> + Send {
+        self.chunk()
+    }
 }
 
 /// A body written to a temporary file, with its digests.
@@ -144,7 +169,7 @@ impl Storage {
     ///
     /// MD5 runs on one blocking thread, CRC-64 and the file writes on another, while this task
     /// reads the network: on these 2-core machines one hash alone is slower than loopback.
-    pub async fn write_temp(&self, body: &mut RequestBody) -> Result<Written, OssError> {
+    pub async fn write_temp(&self, body: &mut impl ChunkSource) -> Result<Written, OssError> {
         let temp = NamedTempFile::new_in(self.tmp_dir())?;
         let file = temp.reopen()?;
         let (md5_tx, mut md5_rx) = tokio::sync::mpsc::channel::<Bytes>(16);
@@ -171,7 +196,7 @@ impl Storage {
         });
         let mut read_error = None;
         loop {
-            match body.chunk().await {
+            match body.next_chunk().await {
                 Ok(Some(chunk)) => {
                     let sent_md5 = md5_tx.send(chunk.clone()).await.is_ok();
                     // A failed send means the writer stopped on an I/O error, reported below.
@@ -264,6 +289,23 @@ impl Storage {
         Ok(meta)
     }
 
+    /// Replaces an existing object's metadata (ACL, tags) keeping its bytes; `NoSuchKey` if
+    /// it is gone.
+    pub fn update_meta(
+        &self,
+        bucket: &str,
+        key: &str,
+        change: impl FnOnce(&mut ObjectMeta),
+    ) -> Result<ObjectMeta, OssError> {
+        let _guard = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let path = self.meta_path(bucket, key);
+        let mut meta: ObjectMeta = read_json(&path)?.ok_or_else(|| OssError::no_such_key(key))?;
+        change(&mut meta);
+        let json = serde_json::to_vec(&meta).map_err(OssError::internal)?;
+        write_atomic(&self.tmp_dir(), &path, &json)?;
+        Ok(meta)
+    }
+
     /// Deletes an object (no error if it does not exist).
     pub fn delete(&self, bucket: &str, key: &str) -> Result<(), OssError> {
         let _guard = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -288,6 +330,72 @@ impl Storage {
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
+    }
+}
+
+/// What oss-local keeps about a bucket made by PutBucket (`buckets/<bucket>/bucket.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct BucketMeta {
+    /// Seconds since the epoch.
+    pub created: i64,
+    /// The bucket's canned ACL.
+    pub acl: crate::acl::Acl,
+}
+
+impl Storage {
+    fn bucket_meta_path(&self, bucket: &str) -> PathBuf {
+        self.bucket_dir(bucket).join("bucket.json")
+    }
+
+    /// Whether the bucket exists (configured or made by PutBucket, and not deleted).
+    pub fn bucket_exists(&self, bucket: &str) -> bool {
+        self.objects_dir(bucket).is_dir()
+    }
+
+    /// The bucket's recorded settings (`None` for a configured bucket never changed).
+    pub fn bucket_meta(&self, bucket: &str) -> Result<Option<BucketMeta>, OssError> {
+        read_json(&self.bucket_meta_path(bucket))
+    }
+
+    /// Records the bucket's settings (creating it if needed).
+    pub fn put_bucket_meta(&self, bucket: &str, meta: &BucketMeta) -> Result<(), OssError> {
+        self.ensure_bucket(bucket)?;
+        let json = serde_json::to_vec(meta).map_err(OssError::internal)?;
+        write_atomic(&self.tmp_dir(), &self.bucket_meta_path(bucket), &json)?;
+        Ok(())
+    }
+
+    /// Deletes an empty bucket; `BucketNotEmpty` while it holds objects or multipart uploads.
+    pub fn delete_bucket(&self, bucket: &str) -> Result<(), OssError> {
+        let _guard = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let has_objects = std::fs::read_dir(self.objects_dir(bucket))?
+            .flatten()
+            .any(|e| e.path().extension().and_then(|x| x.to_str()) == Some("json"));
+        let uploads = self.bucket_dir(bucket).join("uploads");
+        let has_uploads = std::fs::read_dir(&uploads)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false);
+        if has_objects || has_uploads {
+            return Err(OssError::new(
+                409,
+                "BucketNotEmpty",
+                "The bucket you tried to delete is not empty.",
+            )
+            .with("BucketName", bucket));
+        }
+        std::fs::remove_dir_all(self.bucket_dir(bucket))?;
+        Ok(())
+    }
+
+    /// Names of the existing buckets, sorted.
+    pub fn bucket_names(&self) -> Result<Vec<String>, OssError> {
+        let mut names: Vec<String> = std::fs::read_dir(self.root.join("buckets"))?
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| self.bucket_exists(n))
+            .collect();
+        names.sort();
+        Ok(names)
     }
 }
 

@@ -10,6 +10,8 @@ pub(crate) struct OssError {
     pub code: String,
     pub message: String,
     pub extra: Vec<(&'static str, String)>,
+    /// Response headers the error answer carries (e.g. `x-oss-next-append-position`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl OssError {
@@ -19,7 +21,14 @@ impl OssError {
             code: code.into(),
             message: message.into(),
             extra: Vec::new(),
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a response header to the error answer.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -143,6 +152,60 @@ impl XmlWriter {
         }
         self.out
     }
+}
+
+/// The `MalformedXML` error.
+pub(crate) fn malformed_xml() -> OssError {
+    OssError::new(
+        400,
+        "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema.",
+    )
+}
+
+/// Reads a small configuration document whose root is `root`: every leaf element as
+/// `(name, text)` in document order (an empty element gives an empty text).
+pub(crate) fn leaves(body: &[u8], root: &str) -> Result<Vec<(String, String)>, OssError> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let (mut out, mut saw_root) = (Vec::new(), false);
+    let mut open: Option<(String, String)> = None;
+    loop {
+        match reader.read_event().map_err(|_| malformed_xml())? {
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).to_string();
+                saw_root |= name == root;
+                open = Some((name, String::new()));
+            }
+            Event::Empty(e) => out.push((
+                String::from_utf8_lossy(e.name().as_ref()).to_string(),
+                String::new(),
+            )),
+            Event::Text(t) => {
+                if let Some((_, text)) = open.as_mut() {
+                    text.push_str(&t.unescape().map_err(|_| malformed_xml())?);
+                }
+            }
+            Event::CData(t) => {
+                if let Some((_, text)) = open.as_mut() {
+                    text.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            Event::End(e) => {
+                if let Some((name, text)) = open.take() {
+                    if name.as_bytes() == e.name().as_ref() {
+                        out.push((name, text));
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_root {
+        return Err(malformed_xml());
+    }
+    Ok(out)
 }
 
 /// One `<Part>` of a `CompleteMultipartUpload` body.

@@ -346,8 +346,8 @@ async fn other_apis_on_an_object_are_not_mistaken_for_put_get_or_delete() {
     let r = send(
         &run,
         Req::new("PUT", B, Some("t"))
-            .query(&[("tagging", "")])
-            .body("<Tagging/>"),
+            .query(&[("symlink", "")])
+            .body("<Symlink/>"),
         &c,
         Sig::V4,
     )
@@ -355,7 +355,7 @@ async fn other_apis_on_an_object_are_not_mistaken_for_put_get_or_delete() {
     assert_eq!((r.status, r.code()), (501, "NotImplemented".into()));
     let r = send(
         &run,
-        Req::new("DELETE", B, Some("t")).query(&[("tagging", "")]),
+        Req::new("DELETE", B, Some("t")).query(&[("versionId", "CAEQ")]),
         &c,
         Sig::V1,
     )
@@ -363,7 +363,7 @@ async fn other_apis_on_an_object_are_not_mistaken_for_put_get_or_delete() {
     assert_eq!(r.status, 501);
     let r = send(
         &run,
-        Req::new("GET", B, Some("t")).query(&[("acl", "")]),
+        Req::new("GET", B, Some("t")).query(&[("symlink", "")]),
         &c,
         Sig::V1,
     )

@@ -1,0 +1,138 @@
+//! Canned ACLs of buckets and objects (`private`, `public-read`, `public-read-write`; an object
+//! may also have `default`, the bucket's), GetObjectAcl / PutObjectAcl, and what an anonymous
+//! request may do under each.
+
+use crate::list::xml_response;
+use crate::oss::Op;
+use crate::server::{Resp, State};
+use crate::xml::{OssError, XmlWriter};
+use serde::{Deserialize, Serialize};
+
+/// A canned ACL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Acl {
+    /// Signed requests only.
+    #[default]
+    Private,
+    /// Anyone may read.
+    PublicRead,
+    /// Anyone may read and write.
+    PublicReadWrite,
+}
+
+impl Acl {
+    /// The canned name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Acl::Private => "private",
+            Acl::PublicRead => "public-read",
+            Acl::PublicReadWrite => "public-read-write",
+        }
+    }
+
+    /// Parses a canned name (`default` is not one: see [`object_acl`]).
+    pub fn parse(s: &str) -> Option<Acl> {
+        match s {
+            "private" => Some(Acl::Private),
+            "public-read" => Some(Acl::PublicRead),
+            "public-read-write" => Some(Acl::PublicReadWrite),
+            _ => None,
+        }
+    }
+}
+
+fn bad_acl(header: &str) -> OssError {
+    OssError::invalid_argument("no such bucket access control exists").with("ArgumentName", header)
+}
+
+/// The bucket ACL of `x-oss-acl` (`private` when absent).
+pub(crate) fn bucket_acl(headers: &http::HeaderMap) -> Result<Acl, OssError> {
+    match crate::object::header(headers, "x-oss-acl") {
+        None => Ok(Acl::Private),
+        Some(v) => Acl::parse(v).ok_or_else(|| bad_acl("x-oss-acl")),
+    }
+}
+
+/// The object ACL of `x-oss-object-acl`: `Ok(None)` when absent, `Ok(Some(None))` for `default`.
+pub(crate) fn object_acl(headers: &http::HeaderMap) -> Result<Option<Option<Acl>>, OssError> {
+    match crate::object::header(headers, "x-oss-object-acl") {
+        None => Ok(None),
+        Some("default") => Ok(Some(None)),
+        Some(v) => Acl::parse(v)
+            .map(|a| Some(Some(a)))
+            .ok_or_else(|| bad_acl("x-oss-object-acl")),
+    }
+}
+
+/// The ACL that governs an object: its own, else the bucket's.
+pub(crate) fn effective(
+    state: &State,
+    bucket: &str,
+    key: &str,
+    bucket_acl: Acl,
+) -> Result<Acl, OssError> {
+    Ok(state
+        .storage
+        .head(bucket, key)?
+        .and_then(|m| m.acl)
+        .unwrap_or(bucket_acl))
+}
+
+/// Whether an unsigned request may do `op` under `acl`.
+pub(crate) fn anonymous_may(op: Op, acl: Acl) -> bool {
+    let read = matches!(
+        op,
+        Op::GetObject | Op::HeadObject | Op::GetObjectMeta | Op::ListObjects | Op::ListObjectsV2
+    );
+    let write = matches!(
+        op,
+        Op::PutObject
+            | Op::AppendObject
+            | Op::PostObject
+            | Op::InitiateMultipartUpload
+            | Op::UploadPart
+            | Op::CompleteMultipartUpload
+            | Op::AbortMultipartUpload
+            | Op::ListParts
+            | Op::DeleteObject
+    );
+    match acl {
+        Acl::Private => false,
+        Acl::PublicRead => read,
+        Acl::PublicReadWrite => read || write,
+    }
+}
+
+/// GetObjectAcl.
+pub(crate) fn get_object_acl(state: &State, bucket: &str, key: &str) -> Result<Resp, OssError> {
+    let meta = state
+        .storage
+        .head(bucket, key)?
+        .ok_or_else(|| OssError::no_such_key(key))?;
+    let mut w = XmlWriter::new("AccessControlPolicy");
+    w.open("Owner");
+    w.elem("ID", &state.opts.account_id);
+    w.elem("DisplayName", &state.opts.account_id);
+    w.close();
+    w.open("AccessControlList");
+    w.elem("Grant", meta.acl.map_or("default", Acl::name));
+    Ok(xml_response(w.finish()))
+}
+
+/// PutObjectAcl (`x-oss-object-acl`).
+pub(crate) fn put_object_acl(
+    state: &State,
+    parts: &http::request::Parts,
+    bucket: &str,
+    key: &str,
+) -> Result<Resp, OssError> {
+    let acl = object_acl(&parts.headers)?
+        .ok_or_else(|| OssError::invalid_argument("The x-oss-object-acl header is missing."))?;
+    state.storage.update_meta(bucket, key, |m| m.acl = acl)?;
+    Ok(http::Response::builder()
+        .status(200)
+        .header("content-length", "0")
+        .body(axum::body::Body::empty())
+        .expect("valid response"))
+}
