@@ -2,6 +2,8 @@
 # Cargo's target folder lives outside the clone so repeated runs (and CI) stay fast.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/oss-direct/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# CI builds once: incremental caches would only fill the disk (tens of GB with Tauri).
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"; fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 VENV="${OSS_DIRECT_VENV:-$HOME/.cache/oss-direct/venv}"
