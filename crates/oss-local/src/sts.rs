@@ -110,6 +110,7 @@ fn expiration(t: OffsetDateTime) -> String {
     .unwrap_or_default()
 }
 
+/// Parse, verify, authorize, issue.
 async fn assume_role(
     state: &State,
     parts: &http::request::Parts,
@@ -117,180 +118,249 @@ async fn assume_role(
     rid: &str,
     xml: &mut bool,
 ) -> Result<serde_json::Value, StsError> {
-    if parts.method != Method::GET && parts.method != Method::POST {
-        return Err(err(400, "UnsupportedHTTPMethod", "Use GET or POST."));
-    }
-    let mut params: BTreeMap<String, String> = BTreeMap::new();
-    let query = parts.uri.query().unwrap_or("");
-    let query_pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    params.extend(query_pairs.iter().cloned());
-    let mut bytes = Vec::new();
-    if parts.method == Method::POST {
-        bytes = body
-            .collect(64 * 1024)
-            .await
-            .map_err(|e| err(400, "InvalidParameter", e.message))?;
-        for (k, v) in url::form_urlencoded::parse(&bytes) {
-            params.insert(k.into_owned(), v.into_owned());
+    let req = StsRequest::parse(parts, body).await?;
+    *xml = req.xml;
+    req.apply_faults(state).await?;
+    let now = OffsetDateTime::now_utc();
+    let user_policy = req.verify(state, parts, now)?;
+    let grant = req.authorize(state, user_policy)?;
+    Ok(issue(state, &grant, rid, now))
+}
+
+/// What an AssumeRole request says: its parameters (query, form and ACS3 headers together).
+struct StsRequest {
+    params: BTreeMap<String, String>,
+    query_pairs: Vec<(String, String)>,
+    body: Vec<u8>,
+    acs3: Option<acs3::Acs3Auth>,
+    acs3_content_sha256: Option<String>,
+    xml: bool,
+}
+
+/// What the caller may have: the role, the session name, the lifetime, the session policy.
+struct Grant<'a> {
+    role: &'a crate::config::Role,
+    session: String,
+    duration: u64,
+    policy: Option<String>,
+}
+
+fn header(parts: &http::request::Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+impl StsRequest {
+    /// Step 1: the parameters, from the query, a POSTed form and (ACS3) the `x-acs-*` headers.
+    async fn parse(parts: &http::request::Parts, body: &mut RequestBody) -> Result<Self, StsError> {
+        if parts.method != Method::GET && parts.method != Method::POST {
+            return Err(err(400, "UnsupportedHTTPMethod", "Use GET or POST."));
         }
-    }
-    let header = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    // The newer SDKs sign with ACS3 and carry the common parameters in x-acs-* headers.
-    let acs3 = match header("authorization") {
-        Some(a) if a.starts_with(acs3::ACS3) => Some(acs3::parse(&a).ok_or_else(|| {
-            err(
-                400,
-                "IncompleteSignature",
-                "The request signature does not conform to Aliyun standards.",
-            )
-        })?),
-        _ => None,
-    };
-    if acs3.is_some() {
-        for (h, p) in [
-            ("x-acs-action", "Action"),
-            ("x-acs-version", "Version"),
-            ("x-acs-date", "Timestamp"),
-            ("x-acs-signature-nonce", "SignatureNonce"),
-        ] {
-            if let Some(v) = header(h) {
-                params.insert(p.into(), v);
+        let query = parts.uri.query().unwrap_or("");
+        let query_pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut params: BTreeMap<String, String> = query_pairs.iter().cloned().collect();
+        let mut bytes = Vec::new();
+        if parts.method == Method::POST {
+            bytes = body
+                .collect(64 * 1024)
+                .await
+                .map_err(|e| err(400, "InvalidParameter", e.message))?;
+            for (k, v) in url::form_urlencoded::parse(&bytes) {
+                params.insert(k.into_owned(), v.into_owned());
             }
         }
-        if let Some(a) = &acs3 {
-            params.insert("AccessKeyId".into(), a.access_key_id.clone());
-        }
-    }
-    *xml = params
-        .get("Format")
-        .is_some_and(|f| f.eq_ignore_ascii_case("XML"));
-    let action = params.get("Action").cloned().unwrap_or_default();
-    let planned = state.faults.plan(if action.is_empty() {
-        "AssumeRole"
-    } else {
-        &action
-    });
-    if let Some(d) = planned.delay {
-        tokio::time::sleep(d).await;
-    }
-    if let Some((status, code)) = planned.fail {
-        return Err(err(status, &code, "Injected by oss-local fault injection."));
-    }
-
-    let need = |name: &str| -> Result<String, StsError> {
-        params
-            .get(name)
-            .filter(|v| !v.is_empty())
-            .cloned()
-            .ok_or_else(|| {
+        // The newer SDKs sign with ACS3 and carry the common parameters in x-acs-* headers.
+        let acs3 = match header(parts, "authorization") {
+            Some(a) if a.starts_with(acs3::ACS3) => Some(acs3::parse(&a).ok_or_else(|| {
                 err(
                     400,
-                    &format!("Missing{name}"),
-                    format!("{name} is mandatory for this action."),
+                    "IncompleteSignature",
+                    "The request signature does not conform to Aliyun standards.",
                 )
-            })
-    };
-    let ak = need("AccessKeyId")?;
-    let signature = match &acs3 {
-        Some(a) => a.signature.clone(),
-        None => need("Signature")?,
-    };
-    need("SignatureNonce")?;
-    let timestamp = need("Timestamp")?;
-    let method = params
-        .get("SignatureMethod")
-        .map(String::as_str)
-        .unwrap_or("");
-    if acs3.is_none() && method != "HMAC-SHA1" {
-        return Err(err(
-            400,
-            "InvalidSignatureMethod",
-            "Specified signature method is not supported.",
-        ));
-    }
-    if action != "AssumeRole" {
-        return Err(err(
-            404,
-            "InvalidAction.NotFound",
-            "Specified api is not found, please check your url and method.",
-        ));
-    }
-    if params.get("Version").map(String::as_str) != Some("2015-04-01") {
-        return Err(err(
-            400,
-            "InvalidVersion",
-            "Specified parameter Version is not valid.",
-        ));
-    }
-    let now = OffsetDateTime::now_utc();
-    let t = parse_timestamp(&timestamp).ok_or_else(|| {
-        err(
-            400,
-            "InvalidTimeStamp.Format",
-            "Specified time stamp or date value is not well formatted.",
-        )
-    })?;
-    if (t - now).whole_seconds().abs() > state.opts.max_clock_skew_secs as i64 {
-        return Err(err(
-            400,
-            "InvalidTimeStamp.Expired",
-            "Specified time stamp or date value is expired.",
-        ));
-    }
-    let Some((user, user_policy)) = state.users.iter().find(|(u, _)| u.access_key_id == ak) else {
-        return Err(err(
-            404,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
-        ));
-    };
-    let (sts, expected) = match &acs3 {
-        Some(a) => {
-            let declared = header("x-acs-content-sha256").unwrap_or_default();
-            if !declared.eq_ignore_ascii_case(&acs3::payload_hash(&bytes)) {
-                return Err(err(
-                    400,
-                    "InvalidParameter.ContentSHA256",
-                    "The x-acs-content-sha256 header does not match the request body.",
-                ));
+            })?),
+            _ => None,
+        };
+        if let Some(a) = &acs3 {
+            for (h, p) in [
+                ("x-acs-action", "Action"),
+                ("x-acs-version", "Version"),
+                ("x-acs-date", "Timestamp"),
+                ("x-acs-signature-nonce", "SignatureNonce"),
+            ] {
+                if let Some(v) = header(parts, h) {
+                    params.insert(p.into(), v);
+                }
             }
-            let canonical = acs3::canonical_request(
-                parts.method.as_str(),
-                parts.uri.path(),
-                &query_pairs,
-                &parts.headers,
-                &a.signed_headers,
-                &declared,
-            );
-            let sts = acs3::string_to_sign(&canonical);
-            let sig = acs3::signature(&user.access_key_secret, &sts);
-            (sts, sig)
+            params.insert("AccessKeyId".into(), a.access_key_id.clone());
         }
-        None => {
-            let mut signed = params.clone();
+        let xml = params
+            .get("Format")
+            .is_some_and(|f| f.eq_ignore_ascii_case("XML"));
+        Ok(Self {
+            params,
+            query_pairs,
+            body: bytes,
+            acs3_content_sha256: header(parts, "x-acs-content-sha256"),
+            acs3,
+            xml,
+        })
+    }
+
+    fn get(&self, name: &str) -> Option<&String> {
+        self.params.get(name).filter(|v| !v.is_empty())
+    }
+
+    fn need(&self, name: &str) -> Result<String, StsError> {
+        self.get(name).cloned().ok_or_else(|| {
+            err(
+                400,
+                &format!("Missing{name}"),
+                format!("{name} is mandatory for this action."),
+            )
+        })
+    }
+
+    /// Armed faults for this action (tests only).
+    async fn apply_faults(&self, state: &State) -> Result<(), StsError> {
+        let action = self.params.get("Action").map_or("", String::as_str);
+        let planned = state.faults.plan(if action.is_empty() {
+            "AssumeRole"
+        } else {
+            action
+        });
+        if let Some(d) = planned.delay {
+            tokio::time::sleep(d).await;
+        }
+        match planned.fail {
+            Some((status, code)) => {
+                Err(err(status, &code, "Injected by oss-local fault injection."))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Step 2: the common parameters, the time, the caller's AccessKey, the signature and the
+    /// nonce; the caller's own policy.
+    fn verify<'s>(
+        &self,
+        state: &'s State,
+        parts: &http::request::Parts,
+        now: OffsetDateTime,
+    ) -> Result<&'s std::sync::Arc<Policy>, StsError> {
+        let ak = self.need("AccessKeyId")?;
+        let signature = match &self.acs3 {
+            Some(a) => a.signature.clone(),
+            None => self.need("Signature")?,
+        };
+        self.need("SignatureNonce")?;
+        let timestamp = self.need("Timestamp")?;
+        self.check_action()?;
+        let t = parse_timestamp(&timestamp).ok_or_else(|| {
+            err(
+                400,
+                "InvalidTimeStamp.Format",
+                "Specified time stamp or date value is not well formatted.",
+            )
+        })?;
+        if (t - now).whole_seconds().abs() > state.opts.max_clock_skew_secs as i64 {
+            return Err(err(
+                400,
+                "InvalidTimeStamp.Expired",
+                "Specified time stamp or date value is expired.",
+            ));
+        }
+        let Some((user, user_policy)) = state.users.iter().find(|(u, _)| u.access_key_id == ak)
+        else {
+            return Err(err(
+                404,
+                "InvalidAccessKeyId.NotFound",
+                "Specified access key is not found.",
+            ));
+        };
+        let (sts, expected) = self.expected_signature(parts, &user.access_key_secret)?;
+        if !crate::auth::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+            return Err(err(
+                400,
+                "SignatureDoesNotMatch",
+                format!("Specified signature is not matched with our calculation. server string to sign is:{sts}"),
+            ));
+        }
+        self.check_nonce(state, now)?;
+        Ok(user_policy)
+    }
+
+    /// The signature method, the action and its version.
+    fn check_action(&self) -> Result<(), StsError> {
+        let method = self
+            .params
+            .get("SignatureMethod")
+            .map_or("", String::as_str);
+        if self.acs3.is_none() && method != "HMAC-SHA1" {
+            return Err(err(
+                400,
+                "InvalidSignatureMethod",
+                "Specified signature method is not supported.",
+            ));
+        }
+        if self.params.get("Action").map(String::as_str) != Some("AssumeRole") {
+            return Err(err(
+                404,
+                "InvalidAction.NotFound",
+                "Specified api is not found, please check your url and method.",
+            ));
+        }
+        if self.params.get("Version").map(String::as_str) != Some("2015-04-01") {
+            return Err(err(
+                400,
+                "InvalidVersion",
+                "Specified parameter Version is not valid.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The string to sign and the signature the caller should have sent (RPC or ACS3).
+    fn expected_signature(
+        &self,
+        parts: &http::request::Parts,
+        secret: &str,
+    ) -> Result<(String, String), StsError> {
+        let Some(a) = &self.acs3 else {
+            let mut signed = self.params.clone();
             signed.remove("Signature");
             let sts = rpc_string_to_sign(parts.method.as_str(), &signed);
-            let sig = rpc_signature(&user.access_key_secret, &sts);
-            (sts, sig)
+            let sig = rpc_signature(secret, &sts);
+            return Ok((sts, sig));
+        };
+        let declared = self.acs3_content_sha256.clone().unwrap_or_default();
+        if !declared.eq_ignore_ascii_case(&acs3::payload_hash(&self.body)) {
+            return Err(err(
+                400,
+                "InvalidParameter.ContentSHA256",
+                "The x-acs-content-sha256 header does not match the request body.",
+            ));
         }
-    };
-    if !crate::auth::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
-        return Err(err(
-            400,
-            "SignatureDoesNotMatch",
-            format!("Specified signature is not matched with our calculation. server string to sign is:{sts}"),
-        ));
+        let canonical = acs3::canonical_request(
+            parts.method.as_str(),
+            parts.uri.path(),
+            &self.query_pairs,
+            &parts.headers,
+            &a.signed_headers,
+            &declared,
+        );
+        let sts = acs3::string_to_sign(&canonical);
+        let sig = acs3::signature(secret, &sts);
+        Ok((sts, sig))
     }
-    {
-        let nonce = need("SignatureNonce")?;
+
+    /// A nonce is used once within twice the allowed clock skew.
+    fn check_nonce(&self, state: &State, now: OffsetDateTime) -> Result<(), StsError> {
+        let nonce = self.need("SignatureNonce")?;
         let mut seen = state.nonces.lock().unwrap_or_else(|e| e.into_inner());
         let now_s = now.unix_timestamp();
         seen.retain(|_, forget_at| *forget_at > now_s);
@@ -302,122 +372,142 @@ async fn assume_role(
             ));
         }
         seen.insert(nonce, now_s + 2 * state.opts.max_clock_skew_secs as i64);
+        Ok(())
     }
 
-    let role_arn = params
-        .get("RoleArn")
-        .filter(|v| !v.is_empty())
-        .cloned()
-        .ok_or_else(|| {
-            err(
-                400,
-                "MissingParameter.RoleArn",
-                "Parameter RoleArn is required.",
-            )
-        })?;
-    let well_formed = role_arn
-        .strip_prefix("acs:ram::")
-        .and_then(|r| r.split_once(":role/"))
-        .is_some_and(|(acct, name)| {
-            !acct.is_empty() && acct.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty()
-        });
-    if !well_formed {
-        return Err(err(
-            400,
-            "InvalidParameter.RoleArn",
-            "The parameter RoleArn is wrongly formed.",
-        ));
-    }
-    // The role is found ignoring case, and the caller's policy is checked against the ARN as
-    // the role is defined, so a Deny on `role/admin` also holds for `role/ADMIN`.
-    let found = state
-        .roles
-        .iter()
-        .find(|(r, _)| r.arn.eq_ignore_ascii_case(&role_arn));
-    let checked_arn = found.map_or(role_arn.as_str(), |(r, _)| r.arn.as_str());
-    if !allowed_by_all(&[user_policy], "sts:AssumeRole", checked_arn) {
-        return Err(err(
-            403,
-            "NoPermission",
-            "You are not authorized to do this action. You should be authorized by RAM.",
-        ));
-    }
-    let Some((role, _)) = found else {
-        return Err(err(
-            404,
-            "EntityNotExist.Role",
-            "The specified Role not exists .",
-        ));
-    };
-    let session = params
-        .get("RoleSessionName")
-        .filter(|v| !v.is_empty())
-        .cloned()
-        .ok_or_else(|| {
+    /// Step 3: the role (which the caller's policy must allow it to assume), the session name,
+    /// the lifetime and the session policy.
+    fn authorize<'s>(&self, state: &'s State, user_policy: &Policy) -> Result<Grant<'s>, StsError> {
+        let role = self.role(state, user_policy)?;
+        let session = self.get("RoleSessionName").cloned().ok_or_else(|| {
             err(
                 400,
                 "MissingParameter.RoleSessionName",
                 "Parameter RoleSessionName is required.",
             )
         })?;
-    let session_ok = (2..=64).contains(&session.len())
-        && session
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".@_-".contains(&b));
-    if !session_ok {
-        return Err(err(
-            400,
-            "InvalidParameter.RoleSessionName",
-            "The parameter RoleSessionName is wrongly formed.",
-        ));
-    }
-    let max = role.max_session_duration;
-    let duration: u64 = match params.get("DurationSeconds") {
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|d| (900..=max).contains(d))
-            .ok_or_else(|| {
-                err(
-                    400,
-                    "InvalidParameter.DurationSeconds",
-                    format!("The Min/Max value of DurationSeconds is 15min/{}s.", max),
-                )
-            })?,
-        None => 3600.min(max),
-    };
-    let policy = match params.get("Policy").filter(|p| !p.is_empty()) {
-        Some(p) => {
-            if p.chars().count() > MAX_SESSION_POLICY_LEN {
-                return Err(err(
-                    400,
-                    "InvalidParameter.PolicySize",
-                    format!("The max size of policy string is {MAX_SESSION_POLICY_LEN}."),
-                ));
-            }
-            Policy::parse(p).map_err(|_| {
-                err(
-                    400,
-                    "InvalidParameter.PolicyGrammar",
-                    "The parameter Policy has not passed grammar check.",
-                )
-            })?;
-            Some(p.clone())
+        let session_ok = (2..=64).contains(&session.len())
+            && session
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".@_-".contains(&b));
+        if !session_ok {
+            return Err(err(
+                400,
+                "InvalidParameter.RoleSessionName",
+                "The parameter RoleSessionName is wrongly formed.",
+            ));
         }
-        None => None,
-    };
+        let max = role.max_session_duration;
+        let duration: u64 = match self.params.get("DurationSeconds") {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|d| (900..=max).contains(d))
+                .ok_or_else(|| {
+                    err(
+                        400,
+                        "InvalidParameter.DurationSeconds",
+                        format!("The Min/Max value of DurationSeconds is 15min/{}s.", max),
+                    )
+                })?,
+            None => 3600.min(max),
+        };
+        let policy = self.session_policy()?;
+        Ok(Grant {
+            role,
+            session,
+            duration,
+            policy,
+        })
+    }
 
+    /// The role asked for, if it is well formed, exists and the caller may assume it.
+    fn role<'s>(
+        &self,
+        state: &'s State,
+        user_policy: &Policy,
+    ) -> Result<&'s crate::config::Role, StsError> {
+        let role_arn = self.get("RoleArn").cloned().ok_or_else(|| {
+            err(
+                400,
+                "MissingParameter.RoleArn",
+                "Parameter RoleArn is required.",
+            )
+        })?;
+        let well_formed = role_arn
+            .strip_prefix("acs:ram::")
+            .and_then(|r| r.split_once(":role/"))
+            .is_some_and(|(acct, name)| {
+                !acct.is_empty() && acct.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty()
+            });
+        if !well_formed {
+            return Err(err(
+                400,
+                "InvalidParameter.RoleArn",
+                "The parameter RoleArn is wrongly formed.",
+            ));
+        }
+        // The role is found ignoring case, and the caller's policy is checked against the ARN
+        // as the role is defined, so a Deny on `role/admin` also holds for `role/ADMIN`.
+        let found = state
+            .roles
+            .iter()
+            .find(|(r, _)| r.arn.eq_ignore_ascii_case(&role_arn));
+        let checked_arn = found.map_or(role_arn.as_str(), |(r, _)| r.arn.as_str());
+        if !allowed_by_all(&[user_policy], "sts:AssumeRole", checked_arn) {
+            return Err(err(
+                403,
+                "NoPermission",
+                "You are not authorized to do this action. You should be authorized by RAM.",
+            ));
+        }
+        found.map(|(r, _)| r).ok_or_else(|| {
+            err(
+                404,
+                "EntityNotExist.Role",
+                "The specified Role not exists .",
+            )
+        })
+    }
+
+    /// The session policy: within the size limit and the RAM grammar.
+    fn session_policy(&self) -> Result<Option<String>, StsError> {
+        let Some(p) = self.get("Policy") else {
+            return Ok(None);
+        };
+        if p.chars().count() > MAX_SESSION_POLICY_LEN {
+            return Err(err(
+                400,
+                "InvalidParameter.PolicySize",
+                format!("The max size of policy string is {MAX_SESSION_POLICY_LEN}."),
+            ));
+        }
+        Policy::parse(p).map_err(|_| {
+            err(
+                400,
+                "InvalidParameter.PolicyGrammar",
+                "The parameter Policy has not passed grammar check.",
+            )
+        })?;
+        Ok(Some(p.clone()))
+    }
+}
+
+/// Step 4: the temporary credentials and the answer.
+fn issue(state: &State, grant: &Grant<'_>, rid: &str, now: OffsetDateTime) -> serde_json::Value {
     let lifetime = state
         .faults
         .token_lifetime()
-        .map_or(duration, |d| d.as_secs());
+        .map_or(grant.duration, |d| d.as_secs());
     let expires_at = now + time::Duration::seconds(lifetime as i64);
     let access_key_id = TokenKey::new_access_key_id();
+    let role = grant.role;
+    let session = &grant.session;
     let token = state.tokens.issue(&Claims {
         ak: access_key_id.clone(),
         role: role.arn.clone(),
         session: session.clone(),
-        policy,
+        policy: grant.policy.clone(),
         exp: expires_at.unix_timestamp(),
     });
     let role_name = role.arn.rsplit('/').next().unwrap_or("");
@@ -426,7 +516,7 @@ async fn assume_role(
         .bytes()
         .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
         % 100_000_000_000_000_000;
-    Ok(json!({
+    json!({
         "RequestId": rid,
         "AssumedRoleUser": {
             "AssumedRoleId": format!("{role_id}:{session}"),
@@ -438,5 +528,5 @@ async fn assume_role(
             "AccessKeySecret": state.tokens.secret_for(&access_key_id),
             "Expiration": expiration(expires_at),
         }
-    }))
+    })
 }
