@@ -3,6 +3,7 @@
 use crate::auth::iso8601;
 use crate::oss::Target;
 use crate::server::{Resp, State};
+use crate::storage::ObjectMeta;
 use crate::xml::{OssError, XmlWriter};
 use axum::body::Body;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,82 +27,141 @@ pub(crate) fn xml_response(xml: String) -> Resp {
         .expect("valid response")
 }
 
+/// What a listing asks for.
+struct ListParams<'a> {
+    prefix: &'a str,
+    delimiter: &'a str,
+    url: bool,
+    max_keys: usize,
+    /// Keys up to and including this one are not listed (marker, start-after or token).
+    after: String,
+}
+
+impl<'a> ListParams<'a> {
+    fn parse(target: &'a Target, v2: bool) -> Result<Self, OssError> {
+        let max_keys: usize = match target.param("max-keys") {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    OssError::invalid_argument("max-keys must be between 1 and 1000.")
+                })?,
+            None => 100,
+        };
+        let after: String = if v2 {
+            // oss2 always sends `continuation-token`, empty on the first page.
+            match target.param("continuation-token").filter(|t| !t.is_empty()) {
+                Some(t) => URL_SAFE_NO_PAD
+                    .decode(t)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        OssError::invalid_argument("The continuation token is not valid.")
+                    })?,
+                None => target.param("start-after").unwrap_or("").to_string(),
+            }
+        } else {
+            target.param("marker").unwrap_or("").to_string()
+        };
+        Ok(Self {
+            prefix: target.param("prefix").unwrap_or(""),
+            delimiter: target.param("delimiter").unwrap_or(""),
+            url: target.param("encoding-type") == Some("url"),
+            max_keys,
+            after,
+        })
+    }
+}
+
+/// One page of a listing.
+struct Page<'m> {
+    contents: Vec<&'m ObjectMeta>,
+    prefixes: Vec<String>,
+    truncated: bool,
+    /// The marker of the next page (a common prefix used as marker skips every key under it).
+    next_after: String,
+}
+
+/// The objects and common prefixes of one page, in key order.
+fn page<'m>(objects: &'m [ObjectMeta], p: &ListParams<'_>) -> Page<'m> {
+    let mut page = Page {
+        contents: Vec::new(),
+        prefixes: Vec::new(),
+        truncated: false,
+        next_after: String::new(),
+    };
+    let after = p.after.as_str();
+    for meta in objects {
+        if !meta.key.starts_with(p.prefix) || meta.key.as_str() <= after {
+            continue;
+        }
+        // A common prefix counts once and stands for all keys under it.
+        let common = (!p.delimiter.is_empty())
+            .then(|| {
+                meta.key[p.prefix.len()..]
+                    .find(p.delimiter)
+                    .map(|i| meta.key[..p.prefix.len() + i + p.delimiter.len()].to_string())
+            })
+            .flatten();
+        if let Some(cp) = &common {
+            if page.prefixes.last() == Some(cp) || cp.as_str() <= after {
+                continue;
+            }
+        }
+        if page.contents.len() + page.prefixes.len() == p.max_keys {
+            page.truncated = true;
+            break;
+        }
+        match common {
+            Some(cp) => {
+                page.next_after = cp.clone();
+                page.prefixes.push(cp);
+            }
+            None => {
+                page.next_after = meta.key.clone();
+                page.contents.push(meta);
+            }
+        }
+    }
+    page
+}
+
+/// ListObjects (V1) or ListObjectsV2 of `bucket`.
 pub(crate) fn list(
     state: &State,
     target: &Target,
     bucket: &str,
     v2: bool,
 ) -> Result<Resp, OssError> {
-    let prefix = target.param("prefix").unwrap_or("");
-    let delimiter = target.param("delimiter").unwrap_or("");
-    let url = target.param("encoding-type") == Some("url");
-    let max_keys: usize = match target.param("max-keys") {
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| OssError::invalid_argument("max-keys must be between 1 and 1000."))?,
-        None => 100,
-    };
-    let after: String = if v2 {
-        // oss2 always sends `continuation-token`, empty on the first page.
-        match target.param("continuation-token").filter(|t| !t.is_empty()) {
-            Some(t) => URL_SAFE_NO_PAD
-                .decode(t)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    OssError::invalid_argument("The continuation token is not valid.")
-                })?,
-            None => target.param("start-after").unwrap_or("").to_string(),
-        }
-    } else {
-        target.param("marker").unwrap_or("").to_string()
-    };
-
+    let params = ListParams::parse(target, v2)?;
     let objects = state.storage.list(bucket)?;
-    let mut contents = Vec::new();
-    let mut prefixes: Vec<String> = Vec::new();
-    let mut truncated = false;
-    let mut last = String::new();
-    for meta in objects.iter() {
-        if !meta.key.starts_with(prefix) || meta.key.as_str() <= after.as_str() {
-            continue;
-        }
-        // A common prefix counts once and stands for all keys under it.
-        let common = if delimiter.is_empty() {
-            None
-        } else {
-            meta.key[prefix.len()..]
-                .find(delimiter)
-                .map(|i| meta.key[..prefix.len() + i + delimiter.len()].to_string())
-        };
-        if let Some(cp) = &common {
-            if prefixes.last() == Some(cp) || cp.as_str() <= after.as_str() {
-                continue;
-            }
-        }
-        if contents.len() + prefixes.len() == max_keys {
-            truncated = true;
-            break;
-        }
-        match common {
-            Some(cp) => {
-                last = cp.clone();
-                prefixes.push(cp);
-            }
-            None => {
-                last = meta.key.clone();
-                contents.push(meta);
-            }
-        }
-    }
-    // A common prefix used as marker skips every key under it (see the check above).
-    let next_after = last;
-
+    let page = page(&objects, &params);
     let mut w = XmlWriter::new("ListBucketResult");
+    write_header(&mut w, target, bucket, v2, &params, &page);
+    let fetch_owner = !v2 || target.param("fetch-owner") == Some("true");
+    for m in &page.contents {
+        write_object(&mut w, state, m, params.url, fetch_owner);
+    }
+    for p in &page.prefixes {
+        w.open("CommonPrefixes");
+        w.elem("Prefix", &encode_name(p, params.url));
+        w.close();
+    }
+    Ok(xml_response(w.finish()))
+}
+
+fn write_header(
+    w: &mut XmlWriter,
+    target: &Target,
+    bucket: &str,
+    v2: bool,
+    p: &ListParams<'_>,
+    page: &Page<'_>,
+) {
+    let url = p.url;
     w.elem("Name", bucket);
-    w.elem("Prefix", &encode_name(prefix, url));
+    w.elem("Prefix", &encode_name(p.prefix, url));
     if v2 {
         if let Some(t) = target.param("continuation-token").filter(|t| !t.is_empty()) {
             w.elem("ContinuationToken", t);
@@ -110,54 +170,43 @@ pub(crate) fn list(
             w.elem("StartAfter", &encode_name(s, url));
         }
     } else {
-        w.elem("Marker", &encode_name(&after, url));
+        w.elem("Marker", &encode_name(&p.after, url));
     }
-    w.elem("MaxKeys", &max_keys.to_string());
-    w.elem("Delimiter", &encode_name(delimiter, url));
+    w.elem("MaxKeys", &p.max_keys.to_string());
+    w.elem("Delimiter", &encode_name(p.delimiter, url));
     if url {
         w.elem("EncodingType", "url");
     }
-    w.elem("IsTruncated", if truncated { "true" } else { "false" });
-    if truncated {
+    w.elem("IsTruncated", if page.truncated { "true" } else { "false" });
+    if page.truncated {
         if v2 {
-            w.elem(
-                "NextContinuationToken",
-                &URL_SAFE_NO_PAD.encode(next_after.as_bytes()),
-            );
+            let token = URL_SAFE_NO_PAD.encode(page.next_after.as_bytes());
+            w.elem("NextContinuationToken", &token);
         } else {
-            w.elem("NextMarker", &encode_name(&next_after, url));
+            w.elem("NextMarker", &encode_name(&page.next_after, url));
         }
     }
     if v2 {
-        w.elem("KeyCount", &(contents.len() + prefixes.len()).to_string());
+        let count = page.contents.len() + page.prefixes.len();
+        w.elem("KeyCount", &count.to_string());
     }
-    let fetch_owner = !v2 || target.param("fetch-owner") == Some("true");
-    for m in contents {
-        w.open("Contents");
-        w.elem("Key", &encode_name(&m.key, url));
-        w.elem(
-            "LastModified",
-            &iso8601(
-                time::OffsetDateTime::from_unix_timestamp(m.last_modified)
-                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-            ),
-        );
-        w.elem("ETag", &format!("\"{}\"", m.etag));
-        w.elem("Type", &m.object_type);
-        w.elem("Size", &m.size.to_string());
-        w.elem("StorageClass", "Standard");
-        if fetch_owner {
-            w.open("Owner");
-            w.elem("ID", &state.opts.account_id);
-            w.elem("DisplayName", &state.opts.account_id);
-            w.close();
-        }
+}
+
+fn write_object(w: &mut XmlWriter, state: &State, m: &ObjectMeta, url: bool, owner: bool) {
+    w.open("Contents");
+    w.elem("Key", &encode_name(&m.key, url));
+    let modified = time::OffsetDateTime::from_unix_timestamp(m.last_modified)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    w.elem("LastModified", &iso8601(modified));
+    w.elem("ETag", &format!("\"{}\"", m.etag));
+    w.elem("Type", &m.object_type);
+    w.elem("Size", &m.size.to_string());
+    w.elem("StorageClass", "Standard");
+    if owner {
+        w.open("Owner");
+        w.elem("ID", &state.opts.account_id);
+        w.elem("DisplayName", &state.opts.account_id);
         w.close();
     }
-    for p in prefixes {
-        w.open("CommonPrefixes");
-        w.elem("Prefix", &encode_name(&p, url));
-        w.close();
-    }
-    Ok(xml_response(w.finish()))
+    w.close();
 }
