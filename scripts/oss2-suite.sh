@@ -16,7 +16,7 @@ CACHE="${OSS_DIRECT_CACHE:-$HOME/.cache/oss-direct}/oss2-suite"
 # transfers, listing, tagging, ACLs, append, buckets, IMG, client-side encryption on top).
 FILES=(test_object.py test_multipart.py test_upload.py test_download.py test_list_objects_v2.py
   test_iterator.py test_chinese.py test_headers.py test_put_object_chunked.py test_image.py
-  test_crypto_object.py test_crypto_multipart.py test_bucket.py)
+  test_crypto_object.py test_crypto_multipart.py)
 PY_PACKAGES=("oss2==$OSS2_VERSION" pytest mock)
 PY_IMPORTS="import oss2, pytest, mock, Crypto, aliyunsdkkms"
 

@@ -34,7 +34,6 @@ pub(crate) async fn append(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp,
         .ok_or_else(|| OssError::invalid_argument("The position is missing or not a number."))?;
     let max = state.opts.max_object_size;
     check_length(&parts.headers, max)?;
-    let options = WriteOptions::of(c)?;
     let lock = state.upload_lock(&format!("append:{bucket}/{key}"));
     let _guard = lock.lock().await;
     let existing = state.storage.open_data(bucket, key)?;
@@ -51,6 +50,11 @@ pub(crate) async fn append(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp,
     if position != size {
         return Err(position_error(size));
     }
+    // As on OSS, the headers of later appends are ignored (not even checked).
+    let options = existing
+        .is_none()
+        .then(|| WriteOptions::of(c))
+        .transpose()?;
     body.limit(max.saturating_sub(size));
     let written = state.storage.write_temp(body).await?;
     check_md5(&parts.headers, &written.md5)?;
@@ -65,7 +69,9 @@ pub(crate) async fn append(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp,
                 object_type: "Appendable".into(),
                 ..ObjectMeta::default()
             };
-            options.apply(&mut meta);
+            if let Some(o) = options {
+                o.apply(&mut meta);
+            }
             meta.size = written.size;
             meta.crc64 = written.crc64;
             meta.etag = chain_etag("", &written.md5);

@@ -194,10 +194,9 @@ pub(crate) fn parse(
             .map_err(|_| invalid("The callback-var is not base64 encoded."))?;
         let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&json)
             .map_err(|_| invalid("The callback-var is not json format."))?;
-        for (k, v) in map {
-            if !k.starts_with("x:") {
-                return Err(invalid("Callback variables must start with x:."));
-            }
+        // Only `x:` names can be referenced; OSS ignores the others (oss2's own test sends
+        // some and expects the upload to go ahead).
+        for (k, v) in map.into_iter().filter(|(k, _)| k.starts_with("x:")) {
             let v = v
                 .as_str()
                 .map(str::to_string)

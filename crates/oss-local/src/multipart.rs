@@ -287,6 +287,10 @@ pub(crate) async fn complete(c: &Call<'_>, body: &mut RequestBody) -> Result<Res
     }
     let chosen = choose_parts(stored, complete_all, &body)?;
     crate::object::check_forbid_overwrite(state, parts, bucket, key)?;
+    let mut upload = upload;
+    if let Some(acl) = crate::acl::object_acl(&parts.headers)? {
+        upload.acl = acl;
+    }
     let meta = assemble(state, bucket, key, &dir, &chosen, upload).await?;
     std::fs::remove_dir_all(&dir)?;
     state.forget_upload_lock(&id);

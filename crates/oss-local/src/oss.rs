@@ -300,19 +300,35 @@ const UNIMPLEMENTED_HEADERS: &[&str] = &[
 ];
 const UNIMPLEMENTED_HEADER_PREFIXES: &[&str] = &["x-oss-server-side-", "x-oss-worm-"];
 
-/// Headers oss-local implements for some operations only: elsewhere they are refused too.
+/// Headers oss-local implements for some operations only: `Some(false)` where the operation
+/// would store what they ask but oss-local does not implement that there; on operations that
+/// store nothing (reads, listings, UploadPart, ...) OSS ignores them, and so does oss-local.
 fn implemented_for(op: Op, header: &str) -> Option<bool> {
-    let writes = matches!(
+    let object_writes = matches!(
         op,
         Op::PutObject | Op::CopyObject | Op::InitiateMultipartUpload | Op::AppendObject
     );
-    Some(match header {
-        "x-oss-storage-class" | "x-oss-tagging" => writes,
-        "x-oss-object-acl" => writes || op == Op::PutObjectAcl,
+    let stores = object_writes
+        || matches!(
+            op,
+            Op::CompleteMultipartUpload
+                | Op::UploadPartCopy
+                | Op::PutObjectAcl
+                | Op::PutObjectTagging
+                | Op::PutBucket
+                | Op::PutBucketAcl
+                | Op::PostObject
+        );
+    let implemented = match header {
+        "x-oss-storage-class" | "x-oss-tagging" => object_writes,
+        "x-oss-object-acl" => {
+            object_writes || matches!(op, Op::PutObjectAcl | Op::CompleteMultipartUpload)
+        }
         "x-oss-tagging-directive" => op == Op::CopyObject,
         "x-oss-acl" => matches!(op, Op::PutBucket | Op::PutBucketAcl),
         _ => return None,
-    })
+    };
+    Some(implemented || !stores)
 }
 
 /// The first request header oss-local would have to drop for `op`, if any.
