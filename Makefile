@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers.
-.PHONY: test demo bench fmt e2e conformance soak fuzz load
+.PHONY: test demo bench bench-queue fmt e2e conformance soak fuzz load
 
 test:            ## install what is missing, then fmt, clippy and every test
 	bash scripts/test.sh
@@ -18,6 +18,9 @@ conformance:     ## only the official SDK tests against oss-local
 
 bench:           ## the benchmarks (run by hand, never by make test): a table on stdout and in bench/RESULTS.md
 	bash bench/run.sh
+
+bench-queue:     ## 200 photos through the upload queue against oss2 with threads (bench/RESULTS.md, "Many photos")
+	bash bench/queue.sh
 
 soak:            ## the fault soak with 300 uploads (the test command runs 40)
 	SOAK_UPLOADS=300 bash -c 'source scripts/env.sh && cargo test -p oss-direct --test soak -- --nocapture'
