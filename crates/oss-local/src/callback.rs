@@ -71,26 +71,12 @@ impl CallbackKey {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, OssError> {
-        self.get()?
-            .sign(Pkcs1v15Sign::new::<Md5>(), &Md5::digest(message))
-            .map_err(OssError::internal)
+        oss_direct_wire::callback::signature::sign(&self.get()?, message).map_err(OssError::internal)
     }
 }
 
-/// The decoded `x-oss-callback` parameter.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Callback {
-    #[serde(rename = "callbackUrl")]
-    url: String,
-    #[serde(rename = "callbackHost", default)]
-    host: Option<String>,
-    #[serde(rename = "callbackBody")]
-    body: String,
-    #[serde(rename = "callbackBodyType", default)]
-    body_type: Option<String>,
-    #[serde(skip)]
-    vars: Vec<(String, String)>,
-}
+/// The `x-oss-callback` parameters (one model for the client, the token server and oss-local).
+pub(crate) use oss_direct_wire::callback::Callback;
 
 fn invalid(message: &str) -> OssError {
     OssError::invalid_argument(message)
@@ -155,19 +141,12 @@ pub(crate) fn parse(
     let Some(raw) = header(headers, "x-oss-callback") else {
         return Ok(None);
     };
-    let json = STANDARD
-        .decode(raw.trim())
-        .map_err(|_| invalid("The callback configuration is not base64 encoded."))?;
-    let mut cb: Callback = serde_json::from_slice(&json)
-        .map_err(|_| invalid("The callback configuration is not json format."))?;
-    let urls: Vec<&str> = cb.url.split(';').filter(|u| !u.is_empty()).collect();
-    if urls.is_empty() || urls.len() > 5 {
-        return Err(invalid("The callbackUrl must hold 1 to 5 URLs."));
-    }
-    for u in urls {
+    let cb = Callback::from_headers(raw, header(headers, "x-oss-callback-var"))
+        .map_err(|e| invalid(&e.to_string()))?;
+    for u in cb.urls() {
         let parsed = url::Url::parse(u)
             .ok()
-            .filter(|u| (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some())
+            .filter(|u| u.host().is_some())
             .ok_or_else(|| invalid("The callbackUrl is not a valid http(s) URL."))?;
         if literal_addrs(&parsed)
             .into_iter()
@@ -176,42 +155,14 @@ pub(crate) fn parse(
             return Err(invalid(SELF_REFUSED));
         }
     }
-    if cb.body.is_empty() {
-        return Err(invalid("The callbackBody is empty."));
-    }
-    let body_type = cb
-        .body_type
-        .as_deref()
-        .unwrap_or("application/x-www-form-urlencoded");
-    if body_type != "application/x-www-form-urlencoded" && body_type != "application/json" {
-        return Err(invalid(
-            "The callbackBodyType must be application/x-www-form-urlencoded or application/json.",
-        ));
-    }
-    if let Some(raw) = header(headers, "x-oss-callback-var") {
-        let json = STANDARD
-            .decode(raw.trim())
-            .map_err(|_| invalid("The callback-var is not base64 encoded."))?;
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&json)
-            .map_err(|_| invalid("The callback-var is not json format."))?;
-        // Only `x:` names can be referenced; OSS ignores the others (oss2's own test sends
-        // some and expects the upload to go ahead).
-        for (k, v) in map.into_iter().filter(|(k, _)| k.starts_with("x:")) {
-            let v = v
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string());
-            cb.vars.push((k, v));
-        }
-    }
     Ok(Some(cb))
 }
 
 /// Fills `${var}` in the body template, encoding each value for the body type.
 fn fill(cb: &Callback, values: &[(&str, String)]) -> String {
-    let json = cb.body_type.as_deref() == Some("application/json");
+    let json = cb.body_type() == Ok(oss_direct_wire::callback::BodyType::Json);
     let mut out = String::new();
-    let mut rest = cb.body.as_str();
+    let mut rest = cb.callback_body.as_str();
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
@@ -226,10 +177,7 @@ fn fill(cb: &Callback, values: &[(&str, String)]) -> String {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.clone())
             .or_else(|| {
-                cb.vars
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
+                cb.vars.get(name).cloned()
             })
             .unwrap_or_default();
         let numeric =
@@ -282,7 +230,7 @@ pub(crate) async fn run(
         .clone()
         .unwrap_or_else(|| "application/x-www-form-urlencoded".into());
     let mut last_error = String::from("no callback URL answered");
-    for u in cb.url.split(';').filter(|u| !u.is_empty()) {
+    for u in cb.urls() {
         let Ok(parsed) = url::Url::parse(u) else {
             continue;
         };
@@ -316,7 +264,7 @@ pub(crate) async fn run(
             .header("x-oss-pub-key-url", STANDARD.encode(&key_url))
             .header("x-oss-requester", "oss-local")
             .body(body.clone());
-        if let Some(h) = cb.host.as_deref().filter(|h| !h.is_empty()) {
+        if let Some(h) = cb.callback_host.as_deref().filter(|h| !h.is_empty()) {
             req = req.header("host", h);
         }
         match req.send().await {
