@@ -41,6 +41,7 @@ pub mod endpoint;
 mod error;
 pub mod multipart;
 pub mod object;
+mod pool;
 pub mod prepare;
 pub mod process;
 pub mod progress;

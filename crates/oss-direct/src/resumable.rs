@@ -6,14 +6,15 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::multipart::{part_count, part_size_for, UploadedPart};
 use crate::object::{check_crc, content_type_for, validate_key, PutOptions, UploadOutput};
+use crate::pool::BufferPool;
 use crate::progress::{ProgressFn, Tracker};
 use crate::xml::ListedPart;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::{stream, StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use std::sync::Arc;
 pub use tokio_util::sync::CancellationToken;
 
 /// Default part size: 1 MiB. On a poor mobile network a lost part costs at most this much to
@@ -120,14 +121,9 @@ fn cancelled(op: &'static str) -> Error {
     )
 }
 
-async fn read_part(path: &Path, offset: u64, len: u64) -> Result<Bytes> {
-    let fail = |e| Error::io("UploadPart", &format!("cannot read {}", path.display()), e);
-    let mut f = tokio::fs::File::open(path).await.map_err(fail)?;
-    f.seek(std::io::SeekFrom::Start(offset))
-        .await
-        .map_err(fail)?;
-    let mut buf = BytesMut::zeroed(len as usize);
-    f.read_exact(&mut buf).await.map_err(|e| {
+/// Reads one part through the upload's buffer pool; a file that got shorter is `FileChanged`.
+async fn read_part(pool: &Arc<BufferPool>, path: &Path, offset: u64, len: u64) -> Result<Bytes> {
+    pool.read_at(path, offset, len as usize).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
             Error::new(
                 ErrorKind::FileChanged,
@@ -135,10 +131,9 @@ async fn read_part(path: &Path, offset: u64, len: u64) -> Result<Bytes> {
                 format!("{} got shorter during the upload", path.display()),
             )
         } else {
-            fail(e)
+            Error::io("UploadPart", &format!("cannot read {}", path.display()), e)
         }
-    })?;
-    Ok(buf.freeze())
+    })
 }
 
 fn etag_is_md5_of(etag: &str, data: &[u8]) -> bool {
@@ -262,6 +257,8 @@ struct Job<'a> {
     content_type: String,
     concurrency: usize,
     callback: Option<&'a crate::Callback>,
+    /// Part buffers, `concurrency` of them reused across the parts.
+    pool: Arc<BufferPool>,
 }
 
 const OP: &str = "ResumableUpload";
@@ -294,6 +291,10 @@ impl<'a> Job<'a> {
             content_type,
             concurrency: options.concurrency.max(1),
             callback: options.callback.as_ref(),
+            pool: BufferPool::new(
+                part_size.min(stamp.size.max(1)) as usize,
+                options.concurrency.max(1),
+            ),
             path,
         })
     }
@@ -374,7 +375,8 @@ impl<'a> Job<'a> {
                 missing.push(n);
                 continue;
             };
-            let data = read_part(&self.path, (n as u64 - 1) * self.part_size, p.size).await?;
+            let offset = (n as u64 - 1) * self.part_size;
+            let data = read_part(&self.pool, &self.path, offset, p.size).await?;
             if etag_is_md5_of(&p.etag, &data) {
                 done.push(UploadedPart {
                     part_number: n,
@@ -394,12 +396,12 @@ impl<'a> Job<'a> {
         &self,
         upload_id: &str,
         missing: &[u32],
-        tracker: &std::sync::Arc<Tracker>,
+        tracker: &Arc<Tracker>,
     ) -> Result<Vec<UploadedPart>> {
         stream::iter(missing.iter().copied())
             .map(|n| async move {
                 let offset = (n as u64 - 1) * self.part_size;
-                let data = read_part(&self.path, offset, self.part_len(n)).await?;
+                let data = read_part(&self.pool, &self.path, offset, self.part_len(n)).await?;
                 let part = self
                     .client
                     .upload_part_tracked(self.key, upload_id, n, data, Some(tracker.clone()))

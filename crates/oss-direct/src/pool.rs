@@ -1,0 +1,149 @@
+//! Part buffers reused from a small pool: one upload reads each part straight from the file into
+//! a buffer it already has (one copy, no zeroing, no allocation per part), sends it as [`Bytes`]
+//! without copying, and gets the buffer back once the last piece of that `Bytes` is dropped.
+//! Keeping `concurrency` buffers of the part size holds the upload's memory at about
+//! `concurrency × part size`, however large the file.
+
+use bytes::Bytes;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Buffers of `buf_len` bytes, at most `keep` of them kept for reuse.
+pub(crate) struct BufferPool {
+    free: Mutex<Vec<Vec<u8>>>,
+    buf_len: usize,
+    keep: usize,
+}
+
+/// A pooled buffer's first `len` bytes; goes back to its pool when dropped.
+struct Pooled {
+    buf: Vec<u8>,
+    len: usize,
+    pool: Arc<BufferPool>,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        let mut free = self.pool.free.lock().expect("pool lock");
+        if free.len() < self.pool.keep {
+            free.push(buf);
+        }
+    }
+}
+
+impl BufferPool {
+    /// A pool of buffers of `buf_len` bytes (the part size), keeping at most `keep` (the number
+    /// of parts in flight) for reuse.
+    pub(crate) fn new(buf_len: usize, keep: usize) -> Arc<Self> {
+        Arc::new(Self {
+            free: Mutex::new(Vec::with_capacity(keep)),
+            buf_len,
+            keep: keep.max(1),
+        })
+    }
+
+    /// A free buffer, or a new one (zeroed by the allocator, which for large sizes means fresh
+    /// pages from the kernel rather than a pass over the bytes).
+    fn take(&self) -> Vec<u8> {
+        let reused = self.free.lock().expect("pool lock").pop();
+        reused.unwrap_or_else(|| vec![0u8; self.buf_len])
+    }
+
+    /// Reads `len` bytes of `path` from `offset` into a pooled buffer, on a blocking thread
+    /// (positioned read, straight into the buffer). A file shorter than `offset + len` gives an
+    /// [`std::io::ErrorKind::UnexpectedEof`] error.
+    pub(crate) async fn read_at(
+        self: &Arc<Self>,
+        path: &Path,
+        offset: u64,
+        len: usize,
+    ) -> std::io::Result<Bytes> {
+        assert!(
+            len <= self.buf_len,
+            "a part is never larger than the part size"
+        );
+        let mut buf = self.take();
+        let path = path.to_path_buf();
+        let buf = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(&path)?;
+            read_exact_at(&file, &mut buf[..len], offset)?;
+            Ok::<_, std::io::Error>(buf)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(Bytes::from_owner(Pooled {
+            buf,
+            len,
+            pool: self.clone(),
+        }))
+    }
+
+    #[cfg(test)]
+    fn free_count(&self) -> usize {
+        self.free.lock().expect("pool lock").len()
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(mut file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek};
+    file.seek(std::io::SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn buffers_come_back_and_are_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let pool = BufferPool::new(4096, 2);
+
+        let a = pool.read_at(&path, 0, 4096).await.unwrap();
+        let b = pool.read_at(&path, 4096, 4096).await.unwrap();
+        let c = pool.read_at(&path, 8192, 1808).await.unwrap(); // the short last part
+        assert_eq!(&a[..], &data[..4096]);
+        assert_eq!(&b[..], &data[4096..8192]);
+        assert_eq!(&c[..], &data[8192..]);
+        let first_ptr = a.as_ptr();
+        let piece = a.slice(100..200); // a piece keeps the buffer out of the pool
+        drop(a);
+        assert_eq!(pool.free_count(), 0);
+        drop(piece);
+        assert_eq!(pool.free_count(), 1);
+        drop((b, c));
+        assert_eq!(pool.free_count(), 2, "at most `keep` buffers are kept");
+
+        // A reused buffer holds exactly the new part, nothing of the old one.
+        let again = pool.read_at(&path, 8192, 1808).await.unwrap();
+        assert_eq!(&again[..], &data[8192..]);
+        let again2 = pool.read_at(&path, 0, 4096).await.unwrap();
+        assert!([again.as_ptr(), again2.as_ptr()].contains(&first_ptr));
+    }
+
+    #[tokio::test]
+    async fn a_short_file_is_unexpected_eof() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"short").unwrap();
+        let pool = BufferPool::new(64, 1);
+        let err = pool.read_at(&path, 0, 64).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
+}
