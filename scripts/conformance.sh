@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Official SDK conformance: runs oss2, alibabacloud-oss-v2 and both STS SDKs (from PyPI, in a venv
-# under ~/.cache/oss-direct/venv) against a fresh oss-local on free loopback ports.
-# Tests: crates/oss-local/tests/python/ and, when present, server/tests/python/.
-# They get OSS_LOCAL_ENDPOINT, OSS_LOCAL_STS_ENDPOINT and OSS_LOCAL_REGION.
+# under ~/.cache/oss-direct/venv) and ali-oss (from npm, under ~/.cache/oss-direct/node, run by
+# `node --test`) against a fresh oss-local on free loopback ports.
+# Tests: crates/oss-local/tests/python/, crates/oss-local/tests/node/ and, when present,
+# server/tests/python/. They get OSS_LOCAL_ENDPOINT, OSS_LOCAL_STS_ENDPOINT and OSS_LOCAL_REGION.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -19,6 +20,20 @@ fi
 if ! "$VENV/bin/python" -c "$PY_IMPORTS" 2>/dev/null; then
   log "installing ${PY_PACKAGES[*]} into $VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
+fi
+
+# ali-oss, the Node.js SDK: installed with npm into a cache folder outside the clone.
+ALI_OSS_VERSION=6.23.0
+NODE_DIR="${OSS_DIRECT_NODE:-$HOME/.cache/oss-direct/node}"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then apt_install nodejs npm; fi
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'; then
+  echo "node 18 or later is needed for node --test and fetch (found $(node --version))" >&2
+  exit 1
+fi
+if [ "$(node -p "try { require('$NODE_DIR/node_modules/ali-oss/package.json').version } catch (e) { '' }")" != "$ALI_OSS_VERSION" ]; then
+  log "installing ali-oss@$ALI_OSS_VERSION into $NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  npm install --prefix "$NODE_DIR" --no-audit --no-fund --silent "ali-oss@$ALI_OSS_VERSION"
 fi
 
 log "building oss-local"
@@ -76,4 +91,11 @@ for suite in "${SUITES[@]}"; do
     status=$rc
   fi
 done
+log "node --test crates/oss-local/tests/node (ali-oss)"
+set +e
+NODE_PATH="$NODE_DIR/node_modules" NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
+  node --test crates/oss-local/tests/node/
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && status=$rc
 exit "$status"

@@ -94,13 +94,19 @@ pub(crate) async fn handle(
     }
 }
 
+/// An ISO 8601 UTC time: `2026-01-01T00:00:00Z`, or with fractional seconds as ali-oss sends
+/// it (`new Date().toISOString()`: `2026-01-01T00:00:00.123Z`), which STS accepts too.
 fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
+    if !s.ends_with('Z') {
+        return None;
+    }
     PrimitiveDateTime::parse(
         s,
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"),
     )
     .ok()
     .map(PrimitiveDateTime::assume_utc)
+    .or_else(|| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
 }
 
 fn expiration(t: OffsetDateTime) -> String {
@@ -529,4 +535,18 @@ fn issue(state: &State, grant: &Grant<'_>, rid: &str, now: OffsetDateTime) -> se
             "Expiration": expiration(expires_at),
         }
     })
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::parse_timestamp;
+
+    #[test]
+    fn timestamps_with_and_without_fractions() {
+        let plain = parse_timestamp("2026-01-01T00:00:00Z").unwrap();
+        let fraction = parse_timestamp("2026-01-01T00:00:00.123Z").unwrap();
+        assert_eq!(plain.unix_timestamp(), fraction.unix_timestamp());
+        assert!(parse_timestamp("2026-01-01T00:00:00+08:00").is_none());
+        assert!(parse_timestamp("2026-01-01 00:00:00").is_none());
+    }
 }
