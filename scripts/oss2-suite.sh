@@ -4,7 +4,8 @@
 # our conftest (crates/oss-local/tests/oss2-suite/) into its tests/, starts a fresh oss-local with
 # the suite's account, and runs the files that exercise what oss-local implements. Tests listed
 # in expected-failures.txt must fail (each with its reason); any other failure fails the step.
-# Prints "oss2 suite: P passed / R run". Usage: scripts/oss2-suite.sh [pytest args...]
+# Runs it with V1 and with V4 signatures and prints "oss2 suite (v1): P passed / R run" for each.
+# Usage: scripts/oss2-suite.sh [pytest args...]   (OSS2_SUITE_AUTH=v4 for one signature only)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -81,33 +82,38 @@ log "oss2 $OSS2_VERSION's own tests against oss-local at $OSS_LOCAL_ENDPOINT"
 # Extra arguments go to pytest; without a tests/... path among them, the files above run.
 ARGS=("$@")
 case " $* " in *" tests/"*) ;; *) ARGS+=("${FILES[@]/#/tests/}") ;; esac
-set +e
-# From the unpacked sdist, so `import oss2` is the very version whose tests these are.
-(cd "$SRC" && NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
-  "$VENV/bin/python" -m pytest -q -p no:cacheprovider -rfE --log-level=WARNING --junitxml="$WORK/junit.xml" \
-  -o junit_family=xunit2 "${ARGS[@]}")
-rc=$?
-set -e
-if [ -s "$WORK/junit.xml" ]; then
-  "$VENV/bin/python" - "$WORK/junit.xml" <<'PY'
+# Every test runs twice: requests signed with V1 (the suite's default) and with V4
+# (OSS_TEST_AUTH_VERSION=v4). OSS2_SUITE_AUTH="v1" (or "v4") runs one.
+rc=0
+for auth in ${OSS2_SUITE_AUTH:-v1 v4}; do
+  log "oss2 suite, $auth signatures"
+  set +e
+  # From the unpacked sdist, so `import oss2` is the very version whose tests these are.
+  (cd "$SRC" && NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
+    OSS_TEST_AUTH_VERSION="$([ "$auth" = v4 ] && echo v4)" \
+    "$VENV/bin/python" -m pytest -q -p no:cacheprovider -rfE --log-level=WARNING \
+    --junitxml="$WORK/junit-$auth.xml" -o junit_family=xunit2 "${ARGS[@]}")
+  run_rc=$?
+  set -e
+  [ "$run_rc" -ne 0 ] && rc=$run_rc
+  [ -s "$WORK/junit-$auth.xml" ] && "$VENV/bin/python" - "$WORK/junit-$auth.xml" "$auth" <<'PY'
 import sys, xml.etree.ElementTree as ET
-cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
 passed = run = xfailed = 0
-for c in cases:
-    kinds = {child.tag for child in c}
-    if "skipped" in kinds:
-        if any("xfail" in (s.get("type") or "") or "xfail" in (s.get("message") or "") for s in c.findall("skipped")):
+for c in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    skipped = c.findall("skipped")
+    if skipped:
+        if any("xfail" in (s.get("type") or "") + (s.get("message") or "") for s in skipped):
             run += 1
             xfailed += 1
         continue
     run += 1
-    if not kinds & {"failure", "error"}:
+    if not any(child.tag in ("failure", "error") for child in c):
         passed += 1
-print(f"oss2 suite: {passed} passed / {run} run ({xfailed} expected failures, listed with reasons)")
+print(f"oss2 suite ({sys.argv[2]}): {passed} passed / {run} run ({xfailed} expected failures, listed with reasons)")
 PY
-fi
+done
 if [ "$rc" -ne 0 ]; then
-  echo "oss2 suite: failures outside crates/oss-local/tests/oss2-suite/expected-failures.txt (see above); oss-local's log: $WORK/stderr" >&2
-  cat "$WORK/stderr" | tail -20 >&2
+  echo "oss2 suite: failures outside crates/oss-local/tests/oss2-suite/expected-failures.txt (see above); oss-local's log:" >&2
+  tail -20 "$WORK/stderr" >&2
 fi
 exit "$rc"
