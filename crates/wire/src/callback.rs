@@ -202,7 +202,8 @@ impl Callback {
                 .map_err(|_| CallbackError::VarsNotBase64)?;
             let map: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_slice(&json).map_err(|_| CallbackError::VarsNotJson)?;
-            for (k, v) in map {
+            // Only `x:` names can be referenced; OSS ignores the others.
+            for (k, v) in map.into_iter().filter(|(k, _)| k.starts_with("x:")) {
                 let v = v
                     .as_str()
                     .map(str::to_string)
@@ -318,11 +319,13 @@ mod tests {
         let mut t = ok.clone();
         t.callback_body_type = Some("text/plain".into());
         assert_eq!(t.validate(), Err(CallbackError::BodyType));
-        let vars = STANDARD.encode(r#"{"device":"phone"}"#);
-        assert_eq!(
-            Callback::from_headers(&h, Some(&vars)),
-            Err(CallbackError::VarPrefix)
-        );
+        // In the headers a name without `x:` is ignored, as OSS does; in a hint it is refused.
+        let vars = STANDARD.encode(r#"{"device":"phone","x:a":"1"}"#);
+        let read = Callback::from_headers(&h, Some(&vars)).unwrap();
+        assert_eq!(read.vars.keys().collect::<Vec<_>>(), ["x:a"]);
+        let mut hint = ok.clone();
+        hint.vars.insert("device".into(), "phone".into());
+        assert_eq!(hint.validate(), Err(CallbackError::VarPrefix));
         assert_eq!(
             Callback::from_headers(&h, Some("%%")),
             Err(CallbackError::VarsNotBase64)
