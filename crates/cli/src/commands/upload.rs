@@ -511,7 +511,7 @@ mod tests {
                 "uploads/one.jpg"
             ]
         );
-        let e = targets(&[album.clone()], false, None, &settings).unwrap_err();
+        let e = targets(std::slice::from_ref(&album), false, None, &settings).unwrap_err();
         assert!(e.message.contains("--recursive"), "{}", e.message);
         assert!(targets(&[single.clone(), single], false, Some("k"), &settings).is_err());
     }
