@@ -26,6 +26,17 @@ fn position_error(next: u64) -> OssError {
 
 /// AppendObject.
 pub(crate) async fn append(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
+    let lock_key = format!("append:{}/{}", c.bucket, c.key);
+    let lock = c.state.upload_lock(&lock_key);
+    let guard = lock.clone().lock_owned().await;
+    let result = append_locked(c, body).await;
+    drop(guard);
+    c.state.release_lock(&lock_key, lock);
+    result
+}
+
+/// AppendObject, with the object's append lock held.
+async fn append_locked(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
     let (state, parts, bucket, key) = (c.state, c.parts, c.bucket, c.key);
     let position: u64 = c
         .target
@@ -34,8 +45,6 @@ pub(crate) async fn append(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp,
         .ok_or_else(|| OssError::invalid_argument("The position is missing or not a number."))?;
     let max = state.opts.max_object_size;
     check_length(&parts.headers, max)?;
-    let lock = state.upload_lock(&format!("append:{bucket}/{key}"));
-    let _guard = lock.lock().await;
     let existing = state.storage.open_data(bucket, key)?;
     let (size, object_type) = existing
         .as_ref()

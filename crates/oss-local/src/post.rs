@@ -27,6 +27,9 @@ use std::sync::{Arc, Mutex};
 
 /// Largest text field of a form (the policy is the big one).
 const MAX_FIELD: usize = 64 * 1024;
+/// Most text fields, and most bytes of them all, before the file.
+const MAX_FIELDS: usize = 200;
+const MAX_FIELDS_BYTES: usize = 1024 * 1024;
 
 /// The text fields of a form (names lower-cased, as OSS matches them), then its file.
 pub(crate) struct Form {
@@ -210,6 +213,10 @@ pub(crate) async fn post_object(
         if name != "file" {
             let value = text_field(&mut field, &failure).await?;
             fields.push((name, value));
+            let total: usize = fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+            if fields.len() > MAX_FIELDS || total > MAX_FIELDS_BYTES {
+                return Err(OssError::invalid_argument("The form has too many fields."));
+            }
             continue;
         }
         let form = Form {

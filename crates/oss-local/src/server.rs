@@ -52,6 +52,15 @@ impl State {
         m.entry(upload_id.to_string()).or_default().clone()
     }
 
+    /// Drops a lock from the table once `held` (the caller's handle, being released) is the
+    /// only one left, so per-object locks (AppendObject) do not pile up.
+    pub fn release_lock(&self, key: &str, held: Arc<tokio::sync::Mutex<()>>) {
+        let mut m = self.upload_locks.lock().unwrap_or_else(|e| e.into_inner());
+        if Arc::strong_count(&held) <= 2 {
+            m.remove(key);
+        }
+    }
+
     /// Drops the lock of a finished upload (holders keep their `Arc`).
     pub fn forget_upload_lock(&self, upload_id: &str) {
         let mut m = self.upload_locks.lock().unwrap_or_else(|e| e.into_inner());

@@ -315,3 +315,39 @@ async fn post_object_holds_the_session_policy_and_refuses_unimplemented_fields()
     assert_eq!(head(&run, "users/alice/sse.txt").await.status, 404);
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn racing_appends_at_one_position_store_one_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let c = Creds::user();
+    let sends = (0..8).map(|i| {
+        let (run, c) = (&run, &c);
+        async move { send(run, append("race", 0, &format!("writer {i}")), c, Sig::V4).await }
+    });
+    let results = futures_util::future::join_all(sends).await;
+    let ok = results.iter().filter(|r| r.status == 200).count();
+    assert_eq!(ok, 1, "exactly one append wins position 0");
+    assert!(results
+        .iter()
+        .filter(|r| r.status != 200)
+        .all(|r| r.code() == "PositionNotEqualToLength"));
+    let r = send(&run, Req::new("GET", B, Some("race")), &c, Sig::V4).await;
+    assert!(
+        r.text().starts_with("writer ") && r.text().len() == 8,
+        "{}",
+        r.text()
+    );
+    run.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_form_of_endless_fields_is_refused_before_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let names: Vec<String> = (0..300).map(|i| format!("x-oss-meta-f{i}")).collect();
+    let fields: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+    let r = post(&run, &fields, b"x").await;
+    assert_eq!((r.status, r.code()), (400, "InvalidArgument".into()));
+    run.shutdown().await;
+}
