@@ -399,3 +399,36 @@ async fn storage_classes_standard_and_ia_are_kept_archive_is_refused() {
     assert_eq!(r.text(), "new", "refused classes changed nothing");
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn buckets_acls_and_tags_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = admin();
+    let run = start_with_admin(dir.path()).await;
+    let made = Req::new("PUT", "kept", None).header("x-oss-acl", "public-read");
+    assert_eq!(send(&run, made, &a, Sig::V4).await.status, 200);
+    let put = Req::new("PUT", "kept", Some("k"))
+        .header("x-oss-tagging", "a=1")
+        .header("x-oss-object-acl", "private")
+        .body("x");
+    assert_eq!(send(&run, put, &a, Sig::V4).await.status, 200);
+    run.shutdown().await;
+
+    let run = start_with_admin(dir.path()).await;
+    let r = send(
+        &run,
+        Req::new("GET", "kept", None).query(&[("acl", "")]),
+        &a,
+        Sig::V1,
+    )
+    .await;
+    assert_eq!(xml_field(&r.text(), "Grant").unwrap(), "public-read");
+    let r = send(&run, Req::new("HEAD", "kept", Some("k")), &a, Sig::V1).await;
+    assert_eq!(r.header("x-oss-tagging-count"), "1");
+    let r = send(&run, Req::new("GET", "kept", Some("k")), &a, Sig::None).await;
+    assert_eq!(
+        r.status, 403,
+        "the object's private ACL still wins over the bucket's"
+    );
+    run.shutdown().await;
+}
