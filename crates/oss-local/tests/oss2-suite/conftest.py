@@ -11,8 +11,9 @@ deletes its own random buckets as it does against OSS). Here:
 - tests that pick a bucket at random never pick the one whose keys come from KMS (an
   online-only service; see below);
 - every test in expected-failures.txt is marked xfail(strict=True) with its reason: such a
-  test must fail (an unexpected pass fails the run, so the list stays true), and any other
-  failure fails the run.
+  test must fail (an unexpected pass fails the run, so the list stays true; only the ones
+  marked "(timing)", whose outcome depends on how fast a loaded machine answers, may pass),
+  and any other failure fails the run.
 """
 import os
 import pathlib
@@ -79,4 +80,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         reason = expected.get(item.nodeid)
         if reason:
-            item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+            # A test whose outcome depends on timing on a loaded machine may pass now and then.
+            strict = "(timing)" not in reason
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=strict))
