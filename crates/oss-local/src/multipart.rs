@@ -361,7 +361,8 @@ fn choose_parts(stored: Vec<Part>, complete_all: bool, body: &[u8]) -> Result<Ve
     Ok(chosen)
 }
 
-/// Concatenates the parts into the object and commits it.
+/// Commits the parts as the object: moved into place as its segments, not copied (they were
+/// synced when uploaded); the object's bytes are their concatenation.
 async fn assemble(
     state: &State,
     bucket: &str,
@@ -370,21 +371,7 @@ async fn assemble(
     chosen: &[Part],
     upload: Upload,
 ) -> Result<ObjectMeta, OssError> {
-    // Concatenate the parts into one temporary file, off the async threads.
-    let tmp_dir = state.storage.tmp_dir();
     let files: Vec<PathBuf> = chosen.iter().map(|p| dir.join(&p.data_file)).collect();
-    let temp = tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::NamedTempFile> {
-        let mut out = tempfile::NamedTempFile::new_in(tmp_dir)?;
-        for f in files {
-            let mut src = std::fs::File::open(f)?;
-            std::io::copy(&mut src, out.as_file_mut())?;
-        }
-        out.as_file().sync_data()?;
-        Ok(out)
-    })
-    .await
-    .map_err(OssError::internal)??;
-
     let mut crc = 0u64;
     let mut md5s = Md5::new();
     let mut size = 0u64;
@@ -409,8 +396,9 @@ async fn assemble(
         storage_class: upload.storage_class,
         tags: upload.tags,
         data_file: String::new(),
+        segments: Vec::new(),
     };
-    state.storage.commit(bucket, meta, temp)
+    state.storage.commit_segments(bucket, meta, &files)
 }
 
 /// The CompleteMultipartUpload answer (or the callback's).

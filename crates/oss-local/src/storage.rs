@@ -36,6 +36,11 @@ pub(crate) struct ObjectMeta {
     /// `Normal`, `Multipart` or `Appendable`.
     pub object_type: String,
     pub data_file: String,
+    /// Data files whose concatenation is the object, in order: a completed multipart upload's
+    /// parts, moved here rather than copied into one file (issue 15). Empty when `data_file`
+    /// holds the bytes; joined into one `data_file` the first time the object is opened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<String>,
     /// The object's own ACL (`None`: the bucket's).
     #[serde(default)]
     pub acl: Option<crate::acl::Acl>,
@@ -183,7 +188,8 @@ impl Storage {
         read_json(&self.meta_path(bucket, key))
     }
 
-    /// Opens the object's bytes. Retries once if an overwrite replaced the data in between.
+    /// Opens the object's bytes (joining a completed multipart upload's segments into one file
+    /// the first time). Retries if an overwrite replaced the data in between.
     pub fn open_data(
         &self,
         bucket: &str,
@@ -193,6 +199,10 @@ impl Storage {
             let Some(meta) = self.head(bucket, key)? else {
                 return Ok(None);
             };
+            if !meta.segments.is_empty() {
+                self.join_segments(bucket, key)?;
+                continue;
+            }
             match std::fs::File::open(self.objects_dir(bucket).join(&meta.data_file)) {
                 Ok(f) => return Ok(Some((meta, f))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -301,16 +311,90 @@ impl Storage {
         let dir = self.objects_dir(bucket);
         let id = Self::object_id(&meta.key);
         meta.data_file = format!("{id}.{}.data", random_hex(8));
+        meta.segments.clear();
         temp.persist(dir.join(&meta.data_file))
             .map_err(|e| OssError::from(e.error))?;
+        self.write_meta_replacing(bucket, meta)
+    }
+
+    /// Commits `meta.key` as the concatenation of `files` (synced files on the same filesystem,
+    /// a multipart upload's parts), moved into place as the object's segments: no copy of the
+    /// bytes. If a move fails, the files already moved are moved back.
+    pub fn commit_segments(
+        &self,
+        bucket: &str,
+        mut meta: ObjectMeta,
+        files: &[PathBuf],
+    ) -> Result<ObjectMeta, OssError> {
+        let dir = self.objects_dir(bucket);
+        let base = format!("{}.{}", Self::object_id(&meta.key), random_hex(8));
+        meta.data_file = String::new();
+        meta.segments = (1..=files.len())
+            .map(|i| format!("{base}.{i}.data"))
+            .collect();
+        for (i, (from, name)) in files.iter().zip(&meta.segments).enumerate() {
+            if let Err(e) = std::fs::rename(from, dir.join(name)) {
+                for (back, name) in files.iter().zip(&meta.segments).take(i) {
+                    let _ = std::fs::rename(dir.join(name), back);
+                }
+                return Err(e.into());
+            }
+        }
+        self.write_meta_replacing(bucket, meta)
+    }
+
+    /// Writes `meta` as the object's metadata (the commit point), then removes the bytes of the
+    /// object it replaced.
+    fn write_meta_replacing(&self, bucket: &str, meta: ObjectMeta) -> Result<ObjectMeta, OssError> {
         let _guard = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
         let previous: Option<ObjectMeta> = read_json(&self.meta_path(bucket, &meta.key))?;
         let json = serde_json::to_vec(&meta).map_err(OssError::internal)?;
         write_atomic(&self.tmp_dir(), &self.meta_path(bucket, &meta.key), &json)?;
         if let Some(p) = previous {
-            let _ = std::fs::remove_file(dir.join(p.data_file));
+            self.remove_data(bucket, &p);
         }
         Ok(meta)
+    }
+
+    /// Removes an object's data file or segments (best effort: the metadata is gone already).
+    fn remove_data(&self, bucket: &str, meta: &ObjectMeta) {
+        let dir = self.objects_dir(bucket);
+        for name in std::iter::once(&meta.data_file).chain(&meta.segments) {
+            if !name.is_empty() {
+                let _ = std::fs::remove_file(dir.join(name));
+            }
+        }
+    }
+
+    /// Joins a segmented object's segments into one synced data file and records it (the copy
+    /// a CompleteMultipartUpload no longer makes, paid once, by the first read). Nothing to do
+    /// if the object is gone or already one file.
+    fn join_segments(&self, bucket: &str, key: &str) -> Result<(), OssError> {
+        let _guard = self.commit_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let path = self.meta_path(bucket, key);
+        let Some(mut meta) = read_json::<ObjectMeta>(&path)? else {
+            return Ok(());
+        };
+        if meta.segments.is_empty() {
+            return Ok(());
+        }
+        let dir = self.objects_dir(bucket);
+        let mut out = NamedTempFile::new_in(self.tmp_dir())?;
+        for name in &meta.segments {
+            // File to file: the kernel copies (copy_file_range), not this process.
+            std::io::copy(&mut std::fs::File::open(dir.join(name))?, out.as_file_mut())?;
+        }
+        out.as_file().sync_data()?;
+        let segments = std::mem::take(&mut meta.segments);
+        meta.data_file = format!("{}.{}.data", Self::object_id(key), random_hex(8));
+        out.persist(dir.join(&meta.data_file))
+            .map_err(|e| OssError::from(e.error))?;
+        let json = serde_json::to_vec(&meta).map_err(OssError::internal)?;
+        write_atomic(&self.tmp_dir(), &path, &json)?;
+        for name in segments {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+        Ok(())
     }
 
     /// Replaces an existing object's metadata (ACL, tags) keeping its bytes; `NoSuchKey` if
@@ -336,7 +420,7 @@ impl Storage {
         let path = self.meta_path(bucket, key);
         if let Some(meta) = read_json::<ObjectMeta>(&path)? {
             std::fs::remove_file(&path)?;
-            let _ = std::fs::remove_file(self.objects_dir(bucket).join(meta.data_file));
+            self.remove_data(bucket, &meta);
         }
         Ok(())
     }
@@ -438,3 +522,97 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
 
 /// The content type OSS stores when an upload names none.
 pub(crate) const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn data_files(s: &Storage) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(s.objects_dir("b"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".data"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Two "parts" in the upload area of the same filesystem, as UploadPart leaves them.
+    fn parts(s: &Storage, tag: &str) -> Vec<PathBuf> {
+        let dir = s.bucket_dir("b").join("uploads").join(tag);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("part-1.data"), dir.join("part-2.data"));
+        std::fs::write(&a, b"hello ").unwrap();
+        std::fs::write(&b, b"segments").unwrap();
+        vec![a, b]
+    }
+
+    fn meta(key: &str) -> ObjectMeta {
+        ObjectMeta {
+            key: key.into(),
+            size: 14,
+            ..ObjectMeta::default()
+        }
+    }
+
+    fn read_all(s: &Storage, key: &str) -> (ObjectMeta, Vec<u8>) {
+        let (m, mut f) = s.open_data("b", key).unwrap().expect("the object exists");
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        (m, bytes)
+    }
+
+    #[test]
+    fn parts_become_segments_without_a_copy_and_join_on_first_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        s.ensure_bucket("b").unwrap();
+        let files = parts(&s, "u1");
+        let committed = s.commit_segments("b", meta("k"), &files).unwrap();
+        assert_eq!(committed.segments.len(), 2);
+        assert!(files.iter().all(|f| !f.exists()), "moved, not copied");
+        assert_eq!(data_files(&s).len(), 2);
+
+        // Durable as committed: a fresh Storage on the same folder (a restart) reads it.
+        let s = Storage::open(dir.path()).unwrap();
+        let (m, bytes) = read_all(&s, "k");
+        assert_eq!(bytes, b"hello segments");
+        assert!(m.segments.is_empty() && !m.data_file.is_empty());
+        assert_eq!(data_files(&s), vec![m.data_file.clone()], "segments gone");
+        assert_eq!(read_all(&s, "k").1, b"hello segments", "and again");
+    }
+
+    #[test]
+    fn overwriting_or_deleting_a_segmented_object_removes_its_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        s.ensure_bucket("b").unwrap();
+        s.commit_segments("b", meta("k"), &parts(&s, "u1")).unwrap();
+        let mut t = NamedTempFile::new_in(s.tmp_dir()).unwrap();
+        t.write_all(b"one file").unwrap();
+        let m = s.commit("b", meta("k"), t).unwrap();
+        assert_eq!(data_files(&s), vec![m.data_file]);
+        assert_eq!(read_all(&s, "k").1, b"one file");
+
+        s.commit_segments("b", meta("k2"), &parts(&s, "u2")).unwrap();
+        assert_eq!(data_files(&s).len(), 3);
+        s.delete("b", "k2").unwrap();
+        assert_eq!(data_files(&s).len(), 1);
+        assert!(s.open_data("b", "k2").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_failed_move_puts_the_moved_parts_back_and_commits_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        s.ensure_bucket("b").unwrap();
+        let mut files = parts(&s, "u1");
+        files.insert(1, s.bucket_dir("b").join("uploads/u1/missing.data"));
+        assert!(s.commit_segments("b", meta("k"), &files).is_err());
+        assert!(files[0].exists() && files[2].exists(), "the upload keeps its parts");
+        assert!(data_files(&s).is_empty());
+        assert!(s.head("b", "k").unwrap().is_none());
+    }
+}
