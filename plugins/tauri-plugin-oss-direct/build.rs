@@ -20,6 +20,16 @@ const COMMANDS: &[&str] = &[
     "list_server_uploads",
     "download_upload",
     "server_url_warning",
+    "pick_images",
+    "enqueue",
+    "queue_list",
+    "queue_summary",
+    "queue_pause",
+    "queue_resume",
+    "queue_cancel",
+    "queue_pause_all",
+    "queue_resume_all",
+    "queue_events",
 ];
 
 fn main() {

@@ -5,6 +5,8 @@
 //! `run_app(builder)` builds the app on any runtime, so tests pass
 //! `tauri::test::mock_builder()`; `run()` is the real entry point (and the mobile one).
 
+pub mod notify;
+
 /// Environment variable that moves the app's data (settings, history, checkpoints) and cache
 /// folders, for tests and side-by-side installs.
 pub const DATA_DIR_ENV: &str = "OSS_DIRECT_DATA_DIR";
@@ -30,7 +32,13 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::App<R> {
     builder
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_fs::init())
+        .plugin(tauri_plugin_notification::init())
         .plugin(oss_direct_plugin())
+        .setup(|app| {
+            // A batch finished, or a file needs the user, while the window is in the background.
+            notify::watch(app.handle());
+            Ok(())
+        })
         .build(tauri::generate_context!())
         .expect("the app could not be built")
 }

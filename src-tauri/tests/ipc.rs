@@ -29,6 +29,14 @@ struct Ipc {
     messages: Messages,
 }
 
+impl Drop for TestApp {
+    /// As when the app exits: the engine's background work stops (in one test process, a
+    /// second app on the same data folder must be the only one driving its queue).
+    fn drop(&mut self) {
+        self._app.oss_direct().shutdown();
+    }
+}
+
 impl std::ops::Deref for TestApp {
     type Target = Ipc;
     fn deref(&self) -> &Ipc {
@@ -528,6 +536,16 @@ const APP_COMMANDS: &[&str] = &[
     "list_server_uploads",
     "download_upload",
     "server_url_warning",
+    "pick_images",
+    "enqueue",
+    "queue_list",
+    "queue_summary",
+    "queue_pause",
+    "queue_resume",
+    "queue_cancel",
+    "queue_pause_all",
+    "queue_resume_all",
+    "queue_events",
 ];
 
 #[test]
@@ -659,4 +677,532 @@ fn settings_warn_about_a_cleartext_app_server_off_the_local_network() {
             "{url}"
         );
     }
+}
+
+// ---- The upload queue (issue 13) and photos prepared on the device (issue 14). ----
+
+/// Waits for `f` to give something, up to `secs` seconds.
+fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+impl Ipc {
+    fn queue(&self) -> Vec<Value> {
+        self.ok("queue_list", json!({})).as_array().unwrap().clone()
+    }
+
+    fn states(&self) -> Vec<String> {
+        self.queue()
+            .iter()
+            .map(|f| f["state"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Waits until no file is queued, preparing, uploading or waiting.
+    fn settled(&self, secs: u64) -> Vec<Value> {
+        wait_for("the queue to settle", secs, || {
+            let q = self.queue();
+            q.iter()
+                .all(|f| {
+                    !["queued", "preparing", "uploading", "waiting"]
+                        .contains(&f["state"].as_str().unwrap())
+                })
+                .then_some(q)
+        })
+    }
+}
+
+/// Files of different sizes, each with its own bytes.
+fn files(dir: &std::path::Path, sizes: &[usize]) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let path = dir.join(format!("file-{i}.bin"));
+            let body: Vec<u8> = (0..n).map(|b| ((b * (i + 3)) % 251) as u8).collect();
+            std::fs::write(&path, &body).unwrap();
+            (path, body)
+        })
+        .collect()
+}
+
+/// The stored object's CRC-64, or None when it is not there.
+fn stored_crc(rt: &tokio::runtime::Runtime, stack: &Stack, key: &str) -> Option<u64> {
+    rt.block_on(async {
+        let conn = stack.settings().connect(None).await.unwrap();
+        match conn.client.get_object(key, &Default::default()).await {
+            Ok(bytes) => Some(oss_direct::crc64::checksum(&bytes)),
+            Err(e) if e.oss().is_some_and(|o| o.status == 404) => None,
+            Err(e) => panic!("GetObject {key}: {e}"),
+        }
+    })
+}
+
+#[test]
+fn several_files_upload_side_by_side_with_pause_resume_and_cancel() {
+    let (rt, stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir.path().join("app"));
+    app.configure(
+        &stack,
+        json!({ "partSize": 102400, "concurrency": 2, "uploadMode": "resumable", "jobs": 3 }),
+    );
+    app.ok("queue_events", json!({ "onEvent": channel(20) }));
+    stack
+        .faults()
+        .add_latency("UploadPart", Duration::from_millis(120), None);
+    let sources = files(dir.path(), &[700_000, 500_000, 600_000, 400_000, 300_000]);
+    let picks: Vec<Value> = sources
+        .iter()
+        .map(|(p, _)| json!({ "file": app.pick(p)["id"] }))
+        .collect();
+    let added = app.ok("enqueue", json!({ "files": picks }));
+    assert_eq!(added.as_array().unwrap().len(), 5);
+    assert_eq!(added[0]["key"], "uploads/file-0.bin");
+    assert!(
+        added[0].get("source").is_none(),
+        "no local path to the webview"
+    );
+
+    // Three at once (the jobs setting), side by side.
+    wait_for("three files uploading at once", 30, || {
+        let s = app.states();
+        (s.iter().filter(|s| *s == "uploading").count() == 3).then_some(())
+    });
+    let ids: Vec<i64> = app
+        .queue()
+        .iter()
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect();
+    // Pause one, then all; the summary says so; nothing moves.
+    app.ok("queue_pause", json!({ "id": ids[0] }));
+    app.ok("queue_pause_all", json!({}));
+    wait_for("all paused", 10, || {
+        app.states().iter().all(|s| s == "paused").then_some(())
+    });
+    let sum = app.ok("queue_summary", json!({}));
+    assert_eq!(
+        (sum["files"].as_u64(), sum["paused"].as_u64()),
+        (Some(5), Some(5))
+    );
+    assert!(sum["running"].as_bool().unwrap(), "{sum}");
+    // Cancel one while paused: its partial upload is aborted, nothing is stored.
+    app.ok("queue_cancel", json!({ "id": ids[4] }));
+    app.ok("queue_resume_all", json!({}));
+    let end = app.settled(60);
+    let states: Vec<&str> = end.iter().map(|f| f["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["done", "done", "done", "done", "cancelled"]);
+    for (i, (_, body)) in sources.iter().enumerate().take(4) {
+        let key = format!("uploads/file-{i}.bin");
+        assert_eq!(
+            stored_crc(&rt, &stack, &key),
+            Some(oss_direct::crc64::checksum(body))
+        );
+        assert_eq!(
+            end[i]["crc64"],
+            oss_direct::crc64::checksum(body).to_string()
+        );
+    }
+    assert_eq!(stored_crc(&rt, &stack, "uploads/file-4.bin"), None);
+    let sum = app.ok("queue_summary", json!({}));
+    assert_eq!(sum["done"], 4);
+    assert_eq!(sum["bytesDone"], sum["bytesTotal"]);
+    assert_eq!(sum["bytesTotal"], 2_200_000);
+
+    // The channel carried each file's states and its progress, in camelCase.
+    let messages = app.progress(20);
+    let of = |t: &str| messages.iter().filter(|m| m["type"] == t).count();
+    assert!(of("progress") > 5 && of("file") >= 15, "{messages:?}");
+    assert!(messages
+        .iter()
+        .any(|m| m["type"] == "file" && m["file"]["state"] == "paused"));
+    assert!(messages
+        .iter()
+        .filter(|m| m["type"] == "progress")
+        .all(|m| m["bytesDone"].as_u64() <= m["bytesTotal"].as_u64()));
+    // Done files are the history.
+    let h = app.ok("get_history", json!({}));
+    assert_eq!(
+        h.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["state"] == "done")
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn an_outage_is_a_wait_and_every_file_completes_by_itself() {
+    let (rt, mut stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir.path().join("app"));
+    app.configure(
+        &stack,
+        json!({ "partSize": 102400, "concurrency": 2, "jobs": 3, "uploadMode": "resumable" }),
+    );
+    app.ok("queue_events", json!({ "onEvent": channel(30) }));
+    let sources = files(dir.path(), &[450_000, 250_000, 350_000, 150_000]);
+    // Every upload request fails 503 for a while: more than the client's own two retries.
+    for op in ["UploadPart", "InitiateMultipartUpload", "PutObject"] {
+        stack.faults().fail_next(op, 12, 503, "ServiceUnavailable");
+    }
+    let picks: Vec<Value> = sources
+        .iter()
+        .map(|(p, _)| json!({ "file": app.pick(p)["id"] }))
+        .collect();
+    app.ok("enqueue", json!({ "files": picks }));
+    wait_for("a file waiting for the network", 30, || {
+        app.states().iter().any(|s| s == "waiting").then_some(())
+    });
+    let sum = app.ok("queue_summary", json!({}));
+    assert!(sum["waiting"].as_u64().unwrap() >= 1, "{sum}");
+    let waiting = app
+        .queue()
+        .into_iter()
+        .find(|f| f["state"] == "waiting")
+        .unwrap();
+    assert!(
+        waiting["reason"].as_str().unwrap().contains("network"),
+        "{waiting}"
+    );
+
+    // Then OSS goes away entirely (connections refused) and comes back: no tap.
+    rt.block_on(stack.stop_oss());
+    std::thread::sleep(Duration::from_millis(1500));
+    rt.block_on(stack.start_oss());
+    app.ok("queue_summary", json!({}));
+    let end = app.settled(120);
+    for (i, (_, body)) in sources.iter().enumerate() {
+        assert_eq!(end[i]["state"], "done", "{:?}", end[i]);
+        let key = format!("uploads/file-{i}.bin");
+        assert_eq!(
+            stored_crc(&rt, &stack, &key),
+            Some(oss_direct::crc64::checksum(body))
+        );
+    }
+    let messages = app.progress(30);
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m["type"] == "file" && m["file"]["state"] == "failed"),
+        "network loss is not a failure"
+    );
+}
+
+/// Environment of [`killed_mid_queue`]: the data folder, the token URL, the files, auto-resume.
+const KILL_ENV: &str = "OSS_DIRECT_TEST_KILL";
+
+/// Not a test on its own: the app of [`unfinished_files_resume_by_themselves_when_the_app_starts_again`]
+/// in a child process, which that test kills (`SIGKILL`) mid-queue.
+#[test]
+#[ignore = "run by unfinished_files_resume_by_themselves_when_the_app_starts_again"]
+fn killed_mid_queue() {
+    let Ok(spec) = std::env::var(KILL_ENV) else {
+        return;
+    };
+    let spec: Value = serde_json::from_str(&spec).unwrap();
+    let app = app(std::path::Path::new(spec["data"].as_str().unwrap()));
+    let mut s = app.ok("get_settings", json!({}));
+    s["serverUrl"] = spec["tokenUrl"].clone();
+    for (k, v) in [
+        ("partSize", json!(102400)),
+        ("concurrency", json!(1)),
+        ("uploadMode", json!("resumable")),
+        ("jobs", json!(2)),
+        ("autoResume", spec["autoResume"].clone()),
+    ] {
+        s[k] = v;
+    }
+    app.ok("save_settings", json!({ "settings": s }));
+    let picks: Vec<Value> = spec["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!({ "file": app.pick(std::path::Path::new(p.as_str().unwrap()))["id"] }))
+        .collect();
+    app.ok("enqueue", json!({ "files": picks }));
+    wait_for("parts sent", 60, || {
+        let q = app.queue();
+        let moving = q
+            .iter()
+            .filter(|f| f["bytesDone"].as_u64().unwrap() >= 102_400);
+        (moving.count() >= 2).then_some(())
+    });
+    // The queue writes byte counts to its database once a second: let it, once.
+    std::thread::sleep(Duration::from_millis(1300));
+    std::fs::write(spec["ready"].as_str().unwrap(), b"ready").unwrap();
+    std::thread::sleep(Duration::from_secs(120)); // until killed
+}
+
+/// Runs [`killed_mid_queue`] in a child process and kills it (`SIGKILL`) once its uploads are
+/// under way.
+fn kill_mid_queue(
+    stack: &Stack,
+    data: &std::path::Path,
+    files: &[std::path::PathBuf],
+    auto_resume: bool,
+) {
+    let ready = data.with_extension("ready");
+    let spec = json!({ "data": data, "tokenUrl": stack.token_url, "files": files,
+        "autoResume": auto_resume, "ready": ready });
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "killed_mid_queue", "--nocapture"])
+        .env(KILL_ENV, spec.to_string())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the child's uploads under way", 90, || {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the child app ended by itself: {status}");
+        }
+        ready.exists().then_some(())
+    });
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+#[test]
+fn unfinished_files_resume_by_themselves_when_the_app_starts_again() {
+    let (rt, stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("app");
+    let sources = files(dir.path(), &[800_000, 700_000, 600_000]);
+    let paths: Vec<_> = sources.iter().map(|(p, _)| p.clone()).collect();
+    stack
+        .faults()
+        .add_latency("UploadPart", Duration::from_millis(500), None);
+    kill_mid_queue(&stack, &data, &paths, true);
+    stack.faults().clear();
+
+    let app = app(&data);
+    // Listed at once, and uploading again without a tap.
+    let q = app.queue();
+    assert_eq!(q.len(), 3, "{q:?}");
+    assert!(
+        q.iter().any(|f| f["bytesDone"].as_u64().unwrap() > 0),
+        "{q:?}"
+    );
+    let end = app.settled(90);
+    for (i, (_, body)) in sources.iter().enumerate() {
+        assert_eq!(end[i]["state"], "done", "{:?}", end[i]);
+        let key = format!("uploads/file-{i}.bin");
+        assert_eq!(
+            stored_crc(&rt, &stack, &key),
+            Some(oss_direct::crc64::checksum(body))
+        );
+    }
+    // The files that had parts in OSS resumed from their checkpoints.
+    let resumed: u32 = end
+        .iter()
+        .map(|f| f["resumedParts"].as_u64().unwrap() as u32)
+        .sum();
+    assert!(resumed >= 2, "{end:?}");
+}
+
+#[test]
+fn with_auto_resume_off_unfinished_files_wait_for_the_user() {
+    let (rt, stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("app");
+    let sources = files(dir.path(), &[800_000, 700_000, 600_000]);
+    let paths: Vec<_> = sources.iter().map(|(p, _)| p.clone()).collect();
+    stack
+        .faults()
+        .add_latency("UploadPart", Duration::from_millis(500), None);
+    kill_mid_queue(&stack, &data, &paths, false);
+    stack.faults().clear();
+
+    let app = app(&data);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(app.states(), ["paused", "paused", "paused"]);
+    app.ok("queue_resume_all", json!({}));
+    let end = app.settled(60);
+    for (i, (_, body)) in sources.iter().enumerate() {
+        assert_eq!(end[i]["state"], "done", "{:?}", end[i]);
+        let key = format!("uploads/file-{i}.bin");
+        assert_eq!(
+            stored_crc(&rt, &stack, &key),
+            Some(oss_direct::crc64::checksum(body))
+        );
+    }
+}
+
+#[test]
+fn the_old_history_moves_into_the_database_once() {
+    let (_rt, stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("app");
+    std::fs::create_dir_all(&data).unwrap();
+    let src = dir.path().join("old.png");
+    png(&src, 20, 20);
+    let settings = json!({ "serverUrl": stack.token_url, "bucket": oss_local::DEMO_BUCKET,
+        "region": "oss-local", "endpoint": stack.oss_endpoint, "objectPrefix": "uploads/" });
+    std::fs::write(data.join("settings.json"), settings.to_string()).unwrap();
+    let entry = |id: &str, key: &str, state: &str| {
+        json!({ "id": id, "key": key, "bucket": oss_local::DEMO_BUCKET, "source": src,
+            "localPath": src, "name": "old.png", "size": 1234, "resumable": false,
+            "state": state, "bytesDone": 0, "etag": if state == "done" { json!("E1") } else { json!(null) },
+            "crc64": if state == "done" { json!("42") } else { json!(null) },
+            "error": null, "startedAt": 1_700_000_000, "updatedAt": 1_700_000_100 })
+    };
+    let old = json!([
+        entry("u-done", "uploads/old.png", "done"),
+        entry("u-stopped", "uploads/stopped.png", "uploading")
+    ]);
+    std::fs::write(data.join("history.json"), old.to_string()).unwrap();
+
+    let app = app(&data);
+    let h = app.ok("get_history", json!({}));
+    let find = |id: &str| {
+        h.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} in {h}"))
+    };
+    let done = find("u-done");
+    assert_eq!(
+        (done["state"].as_str(), done["crc64"].as_str()),
+        (Some("done"), Some("42"))
+    );
+    assert_eq!(done["startedAt"], 1_700_000_000);
+    // An upload the app stopped during comes back paused, to resume from its checkpoint.
+    assert_eq!(find("u-stopped")["state"], "paused");
+    assert!(!data.join("history.json").exists());
+    assert!(data.join("history.json.migrated").exists());
+    assert!(data.join("queue.sqlite").exists());
+
+    // Once: a restart finds the same two entries, not four.
+    drop(app);
+    let app = self::app(&data);
+    assert_eq!(
+        app.ok("get_history", json!({})).as_array().unwrap().len(),
+        2
+    );
+}
+
+/// A JPEG with an EXIF block holding a GPS position (N 48°51′, E 2°21′) and a camera name.
+fn jpeg_with_gps(path: &std::path::Path) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(320, 240, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    let mut jpeg = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut jpeg),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    let mut tiff = b"MM\0*\0\0\0\x08".to_vec();
+    let entry = |t: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: [u8; 4]| {
+        t.extend_from_slice(&tag.to_be_bytes());
+        t.extend_from_slice(&kind.to_be_bytes());
+        t.extend_from_slice(&count.to_be_bytes());
+        t.extend_from_slice(&value);
+    };
+    let (make, gps) = (8 + 2 + 24 + 4, 8 + 2 + 24 + 4 + 8);
+    let (lat, lon) = (gps + 2 + 48 + 4, gps + 2 + 48 + 4 + 24);
+    tiff.extend_from_slice(&2u16.to_be_bytes());
+    entry(&mut tiff, 0x010F, 2, 8, (make as u32).to_be_bytes());
+    entry(&mut tiff, 0x8825, 4, 1, (gps as u32).to_be_bytes());
+    tiff.extend_from_slice(&[0; 4]);
+    tiff.extend_from_slice(b"Phone7\0\0");
+    tiff.extend_from_slice(&4u16.to_be_bytes());
+    entry(&mut tiff, 1, 2, 2, *b"N\0\0\0");
+    entry(&mut tiff, 2, 5, 3, (lat as u32).to_be_bytes());
+    entry(&mut tiff, 3, 2, 2, *b"E\0\0\0");
+    entry(&mut tiff, 4, 5, 3, (lon as u32).to_be_bytes());
+    tiff.extend_from_slice(&[0; 4]);
+    for (num, den) in [
+        (48u32, 1u32),
+        (51, 1),
+        (2400, 100),
+        (2, 1),
+        (21, 1),
+        (300, 100),
+    ] {
+        tiff.extend_from_slice(&num.to_be_bytes());
+        tiff.extend_from_slice(&den.to_be_bytes());
+    }
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((tiff.len() + 8) as u16).to_be_bytes());
+    out.extend_from_slice(b"Exif\0\0");
+    out.extend_from_slice(&tiff);
+    out.extend_from_slice(&jpeg[2..]);
+    std::fs::write(path, &out).unwrap();
+    out
+}
+
+#[test]
+fn a_photo_with_gps_is_stored_without_it_by_default() {
+    let (rt, stack) = runtime_with_stack();
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir.path().join("app"));
+    let s = app.configure(&stack, json!({}));
+    assert_eq!(
+        (s["stripMetadata"].as_bool(), s["photoSize"].as_str()),
+        (Some(true), Some("original"))
+    );
+    assert_eq!(
+        (s["jobs"].as_u64(), s["autoResume"].as_bool()),
+        (Some(3), Some(true))
+    );
+    let src = dir.path().join("IMG_0001.jpg");
+    let original = jpeg_with_gps(&src);
+    let file = app.pick(&src)["id"].clone();
+    app.ok("enqueue", json!({ "files": [{ "file": file }] }));
+    let end = app.settled(30);
+    assert_eq!(end[0]["state"], "done", "{:?}", end[0]);
+    let note = end[0]["note"].as_str().unwrap();
+    assert!(
+        note.contains("location") && note.contains("removed"),
+        "{note}"
+    );
+    let stored = rt.block_on(async {
+        let conn = stack.settings().connect(None).await.unwrap();
+        conn.client
+            .get_object("uploads/IMG_0001.jpg", &Default::default())
+            .await
+            .unwrap()
+    });
+    let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert!(has(&original, b"Exif\0\0") && has(&original, b"Phone7"));
+    assert!(!has(&stored, b"Exif\0\0"), "no EXIF (with its GPS) in OSS");
+    assert!(!has(&stored, b"Phone7"));
+    assert!(stored.len() < original.len());
+    // The pixels are the original's: only segments were dropped.
+    let a = image::load_from_memory(&original).unwrap().to_rgb8();
+    let b = image::load_from_memory(&stored).unwrap().to_rgb8();
+    assert_eq!(a.as_raw(), b.as_raw());
+    // The original on the device is untouched, and the prepared copy is gone from the cache.
+    assert_eq!(std::fs::read(&src).unwrap(), original);
+    let prepared = dir.path().join("app/cache/prepared");
+    let left = std::fs::read_dir(&prepared).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "prepared copies removed once stored");
+
+    // "Medium" scales a photo down to 1280 px on its long edge: here it is smaller already.
+    let s = app.configure(
+        &stack,
+        json!({ "photoSize": "medium", "stripMetadata": false }),
+    );
+    assert_eq!(s["photoSize"], "medium");
+    let err = app
+        .invoke("save_settings", json!({ "settings": { "jobs": 0 } }))
+        .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("files at once"),
+        "{err}"
+    );
 }

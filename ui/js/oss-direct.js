@@ -85,3 +85,46 @@ export async function listServerUploads(after) {
 export async function downloadUpload(key) {
     return await call('download_upload', { key });
 }
+/** Opens the system image picker for several files; empty when the user cancelled. */
+export async function pickImages() {
+    return await call('pick_images');
+}
+/** Adds picked files to the upload queue; they upload in the background, `jobs` at a time. */
+export async function enqueue(files) {
+    return await call('enqueue', { files });
+}
+/** The queue: this session's files and every unfinished one, oldest first. */
+export async function queueList() {
+    return await call('queue_list');
+}
+/** Files, bytes, speed and time left. */
+export async function queueSummary() {
+    return await call('queue_summary');
+}
+/** Pauses one file of the queue (its checkpoint stays). */
+export async function queuePause(id) {
+    await call('queue_pause', { id });
+}
+/** Resumes a paused file, or retries a failed one. */
+export async function queueResume(id) {
+    await call('queue_resume', { id });
+}
+/** Cancels one file and aborts its partial upload in OSS. */
+export async function queueCancel(id) {
+    await call('queue_cancel', { id });
+}
+/** Pauses every file the queue is working on. */
+export async function queuePauseAll() {
+    await call('queue_pause_all');
+}
+/** Resumes every paused file and retries every failed one. */
+export async function queueResumeAll() {
+    await call('queue_resume_all');
+}
+/** Follows the queue: `onMessage` gets each file's changes and progress (and `reset` when the
+ * queue was opened again: list it again). */
+export async function queueEvents(onMessage) {
+    const c = new Channel();
+    c.onmessage = onMessage;
+    await call('queue_events', { onEvent: c });
+}

@@ -5,11 +5,13 @@ export const state = {
   settings: null, // Settings as saved (camelCase, from the plugin)
   settingsStatus: null, // { ok: boolean, text: string }
   serverWarning: null, // text, or null
-  picked: null, // PickedFile: { id, name, size, suggestedKey }
-  pickedPreview: null, // data: URL
-  upload: { id: null, running: false, paused: false, visible: false, percent: 0, done: 0, total: 1, text: '' },
+  picked: [], // PickedFile[]: { id, name, size, suggestedKey }, waiting for Start
+  pickedPreview: null, // data: URL (one picked file)
+  queue: [], // QueueItem[], oldest first
+  live: {}, // id -> { done, total } from progress messages
+  summary: null, // QueueSummary
   uploadError: null, // { kind, message }
-  result: null, // UploadResult
+  result: null, // the QueueItem shown as the result (a done file)
   previews: null, // Previews, or { error }
   history: [], // HistoryEntry[]
   server: { items: [], after: null, status: '' }, // "My uploads"
@@ -26,9 +28,4 @@ export function register(render) {
 export function update(patch) {
   Object.assign(state, patch);
   for (const render of screens) render(state);
-}
-
-/** Changes the upload part of the state. */
-export function updateUpload(patch) {
-  update({ upload: { ...state.upload, ...patch } });
 }

@@ -26,7 +26,17 @@ export interface Settings {
     userToken: string;
     /** Text of the watermarked preview. */
     watermarkText: string;
+    /** Files uploading at once in the queue (1 to 10, default 3). */
+    jobs: number;
+    /** Unfinished files upload again by themselves when the app starts (default true). */
+    autoResume: boolean;
+    /** "Photo size": `original`, `large` (long edge 2048 px) or `medium` (1280 px). */
+    photoSize: PhotoSize;
+    /** "Remove location and camera data" from photos before upload (default true). */
+    stripMetadata: boolean;
 }
+/** The "Photo size" setting. */
+export type PhotoSize = 'original' | 'large' | 'medium';
 /** What "Test connection" shows. */
 export interface ConnectionInfo {
     /** The settings, with empty fields filled from the server's hints (and saved). */
@@ -57,7 +67,7 @@ export interface UploadRequest {
     file: string;
     /** Object name; must start with the allowed prefix. */
     key: string;
-    /** Overrides the setting for this upload. */
+    /** No longer used: the queue uploads with the settings' mode. */
     mode?: UploadMode | null;
 }
 /** Messages on an upload's channel. */
@@ -73,7 +83,67 @@ export type UploadEvent = {
     partsTotal: number;
 };
 /** The state of an upload in the history. */
-export type UploadState = 'uploading' | 'paused' | 'failed' | 'done' | 'cancelled';
+export type UploadState = 'queued' | 'uploading' | 'waiting' | 'paused' | 'failed' | 'done' | 'cancelled';
+/** Where a file of the queue is. `waiting` is for the network (or the App server): the queue
+ * tries again by itself, with no tap. */
+export type FileState = 'queued' | 'preparing' | 'uploading' | 'paused' | 'waiting' | 'failed' | 'done' | 'cancelled';
+/** A file to add to the queue. */
+export interface EnqueueFile {
+    /** The picked file's handle (`PickedFile.id`). */
+    file: string;
+    /** Object name (default: the suggested one). */
+    key?: string | null;
+}
+/** One file of the upload queue (no local path). */
+export interface QueueItem {
+    /** The queue's id: pass it to `queuePause`, `queueResume`, `queueCancel`. */
+    id: number;
+    name: string;
+    key: string;
+    /** Bytes of the original. */
+    size: number;
+    state: FileState;
+    /** Why it failed or waits, for the user. */
+    reason: string | null;
+    /** Bytes OSS has. */
+    bytesDone: number;
+    etag: string | null;
+    crc64: string | null;
+    /** What preparing the photo did, e.g. `4.2 MB → 1.1 MB, location removed`. */
+    note: string | null;
+    addedAtMs: number;
+    updatedAtMs: number;
+}
+/** The queue at a glance (this session's files and every unfinished one). */
+export interface QueueSummary {
+    files: number;
+    /** Queued, preparing or uploading. */
+    active: number;
+    /** Waiting for the network. */
+    waiting: number;
+    paused: number;
+    failed: number;
+    done: number;
+    bytesTotal: number;
+    bytesDone: number;
+    bytesPerSecond: number;
+    /** Seconds left, when known. */
+    etaSeconds: number | null;
+    /** False while the queue waits to connect to the App server. */
+    running: boolean;
+}
+/** Messages on the queue's channel. */
+export type QueueMessage = {
+    type: 'file';
+    file: QueueItem;
+} | {
+    type: 'progress';
+    id: number;
+    bytesDone: number;
+    bytesTotal: number;
+} | {
+    type: 'reset';
+};
 /** One upload in the history. */
 export interface HistoryEntry {
     id: string;
@@ -162,8 +232,8 @@ export interface SignedUrlRequest {
     /** 1 to 86400 (default 3600). */
     expiresInSecs?: number | null;
 }
-/** How a command fails: `kind` is `server`, `denied`, `network`, `file`, `paused`, `integrity`,
- * `input` or `oss`; `code` is OSS's error code when there is one. */
+/** How a command fails: `kind` is `server`, `denied`, `network`, `file`, `paused`,
+ * `cancelled`, `integrity`, `input` or `oss`; `code` is OSS's error code when there is one. */
 export interface OssDirectError {
     kind: string;
     code: string | null;
@@ -205,3 +275,24 @@ export declare function signedUrl(request: SignedUrlRequest): Promise<string>;
 export declare function listServerUploads(after?: string | null): Promise<ServerUploads>;
 /** Saves the original of an upload where the user picks; the bytes written, or null. */
 export declare function downloadUpload(key: string): Promise<number | null>;
+/** Opens the system image picker for several files; empty when the user cancelled. */
+export declare function pickImages(): Promise<PickedFile[]>;
+/** Adds picked files to the upload queue; they upload in the background, `jobs` at a time. */
+export declare function enqueue(files: EnqueueFile[]): Promise<QueueItem[]>;
+/** The queue: this session's files and every unfinished one, oldest first. */
+export declare function queueList(): Promise<QueueItem[]>;
+/** Files, bytes, speed and time left. */
+export declare function queueSummary(): Promise<QueueSummary>;
+/** Pauses one file of the queue (its checkpoint stays). */
+export declare function queuePause(id: number): Promise<void>;
+/** Resumes a paused file, or retries a failed one. */
+export declare function queueResume(id: number): Promise<void>;
+/** Cancels one file and aborts its partial upload in OSS. */
+export declare function queueCancel(id: number): Promise<void>;
+/** Pauses every file the queue is working on. */
+export declare function queuePauseAll(): Promise<void>;
+/** Resumes every paused file and retries every failed one. */
+export declare function queueResumeAll(): Promise<void>;
+/** Follows the queue: `onMessage` gets each file's changes and progress (and `reset` when the
+ * queue was opened again: list it again). */
+export declare function queueEvents(onMessage: (message: QueueMessage) => void): Promise<void>;

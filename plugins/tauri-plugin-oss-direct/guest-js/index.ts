@@ -36,7 +36,18 @@ export interface Settings {
   userToken: string
   /** Text of the watermarked preview. */
   watermarkText: string
+  /** Files uploading at once in the queue (1 to 10, default 3). */
+  jobs: number
+  /** Unfinished files upload again by themselves when the app starts (default true). */
+  autoResume: boolean
+  /** "Photo size": `original`, `large` (long edge 2048 px) or `medium` (1280 px). */
+  photoSize: PhotoSize
+  /** "Remove location and camera data" from photos before upload (default true). */
+  stripMetadata: boolean
 }
+
+/** The "Photo size" setting. */
+export type PhotoSize = 'original' | 'large' | 'medium'
 
 /** What "Test connection" shows. */
 export interface ConnectionInfo {
@@ -70,7 +81,7 @@ export interface UploadRequest {
   file: string
   /** Object name; must start with the allowed prefix. */
   key: string
-  /** Overrides the setting for this upload. */
+  /** No longer used: the queue uploads with the settings' mode. */
   mode?: UploadMode | null
 }
 
@@ -80,7 +91,70 @@ export type UploadEvent =
   | { event: 'progress'; bytesDone: number; bytesTotal: number; partsDone: number; partsTotal: number }
 
 /** The state of an upload in the history. */
-export type UploadState = 'uploading' | 'paused' | 'failed' | 'done' | 'cancelled'
+export type UploadState = 'queued' | 'uploading' | 'waiting' | 'paused' | 'failed' | 'done' | 'cancelled'
+
+/** Where a file of the queue is. `waiting` is for the network (or the App server): the queue
+ * tries again by itself, with no tap. */
+export type FileState =
+  | 'queued' | 'preparing' | 'uploading' | 'paused' | 'waiting' | 'failed' | 'done' | 'cancelled'
+
+/** A file to add to the queue. */
+export interface EnqueueFile {
+  /** The picked file's handle (`PickedFile.id`). */
+  file: string
+  /** Object name (default: the suggested one). */
+  key?: string | null
+}
+
+/** One file of the upload queue (no local path). */
+export interface QueueItem {
+  /** The queue's id: pass it to `queuePause`, `queueResume`, `queueCancel`. */
+  id: number
+  name: string
+  key: string
+  /** Bytes of the original. */
+  size: number
+  state: FileState
+  /** Why it failed or waits, for the user. */
+  reason: string | null
+  /** Bytes OSS has. */
+  bytesDone: number
+  etag: string | null
+  crc64: string | null
+  /** What preparing the photo did, e.g. `4.2 MB → 1.1 MB, location removed`. */
+  note: string | null
+  addedAtMs: number
+  updatedAtMs: number
+  /** Parts an earlier run had already sent (files stored by this run of the app). */
+  resumedParts: number
+  /** What the app server said through the upload callback, when it asked for one. */
+  callback: CallbackOutcome | null
+}
+
+/** The queue at a glance (this session's files and every unfinished one). */
+export interface QueueSummary {
+  files: number
+  /** Queued, preparing or uploading. */
+  active: number
+  /** Waiting for the network. */
+  waiting: number
+  paused: number
+  failed: number
+  done: number
+  bytesTotal: number
+  bytesDone: number
+  bytesPerSecond: number
+  /** Seconds left, when known. */
+  etaSeconds: number | null
+  /** False while the queue waits to connect to the App server. */
+  running: boolean
+}
+
+/** Messages on the queue's channel. */
+export type QueueMessage =
+  | { type: 'file'; file: QueueItem }
+  | { type: 'progress'; id: number; bytesDone: number; bytesTotal: number }
+  | { type: 'reset' }
 
 /** One upload in the history. */
 export interface HistoryEntry {
@@ -170,8 +244,8 @@ export interface SignedUrlRequest {
   expiresInSecs?: number | null
 }
 
-/** How a command fails: `kind` is `server`, `denied`, `network`, `file`, `paused`, `integrity`,
- * `input` or `oss`; `code` is OSS's error code when there is one. */
+/** How a command fails: `kind` is `server`, `denied`, `network`, `file`, `paused`,
+ * `cancelled`, `integrity`, `input` or `oss`; `code` is OSS's error code when there is one. */
 export interface OssDirectError {
   kind: string
   code: string | null
@@ -278,4 +352,57 @@ export async function listServerUploads(after?: string | null): Promise<ServerUp
 /** Saves the original of an upload where the user picks; the bytes written, or null. */
 export async function downloadUpload(key: string): Promise<number | null> {
   return await call('download_upload', { key })
+}
+
+/** Opens the system image picker for several files; empty when the user cancelled. */
+export async function pickImages(): Promise<PickedFile[]> {
+  return await call('pick_images')
+}
+
+/** Adds picked files to the upload queue; they upload in the background, `jobs` at a time. */
+export async function enqueue(files: EnqueueFile[]): Promise<QueueItem[]> {
+  return await call('enqueue', { files })
+}
+
+/** The queue: this session's files and every unfinished one, oldest first. */
+export async function queueList(): Promise<QueueItem[]> {
+  return await call('queue_list')
+}
+
+/** Files, bytes, speed and time left. */
+export async function queueSummary(): Promise<QueueSummary> {
+  return await call('queue_summary')
+}
+
+/** Pauses one file of the queue (its checkpoint stays). */
+export async function queuePause(id: number): Promise<void> {
+  await call('queue_pause', { id })
+}
+
+/** Resumes a paused file, or retries a failed one. */
+export async function queueResume(id: number): Promise<void> {
+  await call('queue_resume', { id })
+}
+
+/** Cancels one file and aborts its partial upload in OSS. */
+export async function queueCancel(id: number): Promise<void> {
+  await call('queue_cancel', { id })
+}
+
+/** Pauses every file the queue is working on. */
+export async function queuePauseAll(): Promise<void> {
+  await call('queue_pause_all')
+}
+
+/** Resumes every paused file and retries every failed one. */
+export async function queueResumeAll(): Promise<void> {
+  await call('queue_resume_all')
+}
+
+/** Follows the queue: `onMessage` gets each file's changes and progress (and `reset` when the
+ * queue was opened again: list it again). */
+export async function queueEvents(onMessage: (message: QueueMessage) => void): Promise<void> {
+  const c = new Channel<QueueMessage>()
+  c.onmessage = onMessage
+  await call('queue_events', { onEvent: c })
 }

@@ -19,12 +19,15 @@ pub(crate) fn get_settings(service: State<'_, OssDirect>) -> AppSettings {
 }
 
 /// Validates and saves the settings; answers them as saved.
+/// The running upload queue follows the new settings.
 #[tauri::command]
-pub(crate) fn save_settings(
+pub(crate) async fn save_settings(
     service: State<'_, OssDirect>,
     settings: AppSettings,
 ) -> Result<AppSettings> {
-    service.save_settings(settings)
+    let saved = service.save_settings(settings)?;
+    service.refresh_queue().await;
+    Ok(saved)
 }
 
 /// Fetches a fresh token: its expiry, and the settings with empty fields filled from the app
@@ -149,4 +152,90 @@ pub(crate) async fn download_upload<R: Runtime>(
     key: String,
 ) -> Result<Option<u64>> {
     picker::save_download(&app, &service, &key).await
+}
+
+/// Opens the system image picker for several files at once and returns a handle for each
+/// (never a path); empty when the user cancelled.
+#[tauri::command]
+pub(crate) async fn pick_images<R: Runtime>(
+    app: AppHandle<R>,
+    service: State<'_, OssDirect>,
+) -> Result<Vec<PickedFile>> {
+    picker::pick_images(&app, &service).await
+}
+
+/// Adds picked files (by handle) to the upload queue; they upload in the background.
+#[tauri::command]
+pub(crate) async fn enqueue(
+    service: State<'_, OssDirect>,
+    files: Vec<EnqueueFile>,
+) -> Result<Vec<QueueItem>> {
+    service.enqueue(files).await
+}
+
+/// The queue: this session's files and every unfinished one, oldest first.
+#[tauri::command]
+pub(crate) fn queue_list(service: State<'_, OssDirect>) -> Result<Vec<QueueItem>> {
+    service.queue_items()
+}
+
+/// The queue at a glance: files, bytes, speed, time left.
+#[tauri::command]
+pub(crate) fn queue_summary(service: State<'_, OssDirect>) -> Result<QueueSummary> {
+    service.queue_summary()
+}
+
+/// Pauses one queued file (its checkpoint stays).
+#[tauri::command]
+pub(crate) fn queue_pause(service: State<'_, OssDirect>, id: i64) -> Result<()> {
+    service.queue_pause(id)
+}
+
+/// Resumes a paused file, or retries a failed one.
+#[tauri::command]
+pub(crate) fn queue_resume(service: State<'_, OssDirect>, id: i64) -> Result<()> {
+    service.queue_resume(id)
+}
+
+/// Cancels one queued file and aborts its partial upload in OSS.
+#[tauri::command]
+pub(crate) async fn queue_cancel(service: State<'_, OssDirect>, id: i64) -> Result<()> {
+    service.queue_cancel(id).await
+}
+
+/// Pauses every file the queue is working on.
+#[tauri::command]
+pub(crate) fn queue_pause_all(service: State<'_, OssDirect>) -> Result<()> {
+    service.queue_pause_all()
+}
+
+/// Resumes every paused file and retries every failed one.
+#[tauri::command]
+pub(crate) fn queue_resume_all(service: State<'_, OssDirect>) -> Result<()> {
+    service.queue_resume_all()
+}
+
+/// Sends the queue's messages (a file changed, progress, the queue was reopened) on
+/// `on_event` until the webview goes away.
+#[tauri::command]
+pub(crate) fn queue_events(service: State<'_, OssDirect>, on_event: Channel<QueueMessage>) {
+    let mut messages = service.subscribe_queue();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match messages.recv().await {
+                Ok(m) => {
+                    if on_event.send(m).is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    // Missed some: the UI lists the files again.
+                    if on_event.send(QueueMessage::Reset).is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
 }

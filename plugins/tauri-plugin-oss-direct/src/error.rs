@@ -17,11 +17,39 @@ pub enum Error {
     /// No such upload in the history.
     #[error("there is no upload {0} in the history")]
     UnknownUpload(String),
+    /// A queued upload did not finish: `kind` as [`Error::kind`] names it (`paused`,
+    /// `cancelled`, `denied`, `file`, …), `message` the reason the queue recorded.
+    #[error("{message}")]
+    Queue {
+        /// The kind, for the UI.
+        kind: &'static str,
+        /// Why, worded for the user.
+        message: String,
+    },
+}
+
+impl Error {
+    /// How a queued upload that failed is reported, from what the queue recorded: the kind of
+    /// the library's error when this process saw it, else read from the reason.
+    pub fn from_queue(kind: Option<oss_direct::ErrorKind>, reason: &str) -> Self {
+        let kind = if reason.contains("AccessDenied") {
+            "denied"
+        } else {
+            match kind {
+                Some(k) => Error::Oss(oss_direct::Error::new(k, "UploadQueue", "")).kind(),
+                None => "oss",
+            }
+        };
+        Error::Queue {
+            kind,
+            message: reason.to_string(),
+        }
+    }
 }
 
 impl Error {
     /// A stable name for the UI: `server`, `denied`, `network`, `file`, `paused`, `integrity`,
-    /// `input` or `oss`.
+    /// `input`, `cancelled` or `oss`.
     pub fn kind(&self) -> &'static str {
         use oss_direct::ErrorKind as K;
         match self {
@@ -39,6 +67,7 @@ impl Error {
             Error::Invalid(_) => "input",
             Error::Io(_) => "file",
             Error::UnknownUpload(_) => "input",
+            Error::Queue { kind, .. } => kind,
         }
     }
 }

@@ -127,6 +127,16 @@ impl Builder {
                 commands::list_server_uploads,
                 commands::download_upload,
                 commands::server_url_warning,
+                commands::pick_images,
+                commands::enqueue,
+                commands::queue_list,
+                commands::queue_summary,
+                commands::queue_pause,
+                commands::queue_resume,
+                commands::queue_cancel,
+                commands::queue_pause_all,
+                commands::queue_resume_all,
+                commands::queue_events,
             ])
             .setup(move |app, _api| {
                 let service = OssDirect::new(self.dirs(app)?);
@@ -134,6 +144,8 @@ impl Builder {
                     service.preset_server_url(url);
                 }
                 app.manage(service);
+                // Files left unfinished resume as soon as the App server answers.
+                service::start_in_background(app);
                 Ok(())
             })
             .build()

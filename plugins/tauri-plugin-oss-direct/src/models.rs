@@ -4,6 +4,9 @@
 use oss_direct::{Settings, UploadMode};
 use serde::{Deserialize, Serialize};
 
+/// Files uploading at once by default.
+pub const DEFAULT_JOBS: usize = 3;
+
 /// Everything on the Settings screen. `Debug` never shows the user token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -21,6 +24,53 @@ pub struct AppSettings {
     pub user_token: String,
     /// Text of the watermarked preview.
     pub watermark_text: String,
+    /// Files uploading at once in the queue (1–10; default 3). The client's cap of 5 requests
+    /// in flight holds whatever this is.
+    pub jobs: usize,
+    /// Whether files left unfinished when the app stopped upload again by themselves on start
+    /// (default on; off: they wait, paused, for Resume).
+    pub auto_resume: bool,
+    /// "Photo size": photos scaled down before upload, or sent at their own size.
+    pub photo_size: PhotoSize,
+    /// "Remove location and camera data" from photos before upload (EXIF with the GPS
+    /// position, XMP, IPTC, PNG text; the orientation applied to the pixels). Default on.
+    pub strip_metadata: bool,
+}
+
+/// The "Photo size" setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhotoSize {
+    /// As taken.
+    #[default]
+    Original,
+    /// Long edge at most 2048 px.
+    Large,
+    /// Long edge at most 1280 px.
+    Medium,
+}
+
+impl PhotoSize {
+    /// The longest edge a photo keeps, if it is scaled.
+    pub fn max_edge(self) -> Option<u32> {
+        match self {
+            Self::Original => None,
+            Self::Large => Some(2048),
+            Self::Medium => Some(1280),
+        }
+    }
+}
+
+impl AppSettings {
+    /// What the queue does to photos before upload, or `None` when it leaves them alone.
+    pub fn prepare_options(&self) -> Option<oss_direct::prepare::PrepareOptions> {
+        let o = oss_direct::prepare::PrepareOptions {
+            strip_metadata: self.strip_metadata,
+            max_edge: self.photo_size.max_edge(),
+            ..Default::default()
+        };
+        (!o.is_noop()).then_some(o)
+    }
 }
 
 impl std::fmt::Debug for AppSettings {
@@ -39,6 +89,10 @@ impl std::fmt::Debug for AppSettings {
                 },
             )
             .field("watermark_text", &self.watermark_text)
+            .field("jobs", &self.jobs)
+            .field("auto_resume", &self.auto_resume)
+            .field("photo_size", &self.photo_size)
+            .field("strip_metadata", &self.strip_metadata)
             .finish()
     }
 }
@@ -52,6 +106,10 @@ impl Default for AppSettings {
             concurrency: oss_direct::resumable::DEFAULT_CONCURRENCY,
             user_token: String::new(),
             watermark_text: "oss-direct".into(),
+            jobs: DEFAULT_JOBS,
+            auto_resume: true,
+            photo_size: PhotoSize::Original,
+            strip_metadata: true,
         }
     }
 }
@@ -100,6 +158,107 @@ pub struct UploadRequest {
     pub mode: Option<UploadMode>,
 }
 
+/// Files to add to the upload queue: handles from `pick_image`/`pick_images`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnqueueFile {
+    /// The picked file: what [`PickedFile::id`] said.
+    pub file: String,
+    /// Object name (default: the suggested one, prefix + file name).
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// One file of the upload queue, as the UI sees it (no local path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueItem {
+    /// The queue's id for the file (pass it to `queue_pause`, `queue_resume`, `queue_cancel`).
+    pub id: i64,
+    /// The file's name as the user knows it.
+    pub name: String,
+    /// Object name.
+    pub key: String,
+    /// Bytes of the original.
+    pub size: u64,
+    /// `queued`, `preparing`, `uploading`, `paused`, `waiting` (for the network: the queue
+    /// tries again by itself), `failed`, `done` or `cancelled`.
+    pub state: oss_direct::queue::FileState,
+    /// Why it failed or waits, worded for the user.
+    pub reason: Option<String>,
+    /// Bytes OSS has.
+    pub bytes_done: u64,
+    /// ETag, once done.
+    pub etag: Option<String>,
+    /// CRC-64 (decimal), once done and verified.
+    pub crc64: Option<String>,
+    /// What preparing the photo did: `4.2 MB → 1.1 MB, location removed`, or `uploaded
+    /// unchanged (HEIC cannot be decoded here)`.
+    pub note: Option<String>,
+    /// When it was added (ms since the epoch).
+    pub added_at_ms: i64,
+    /// When its state last changed (ms since the epoch).
+    pub updated_at_ms: i64,
+    /// Parts an earlier run had already sent (for a file stored by this run of the app).
+    pub resumed_parts: u32,
+    /// What the app server said through the upload callback (for a file stored by this run
+    /// of the app, when the server asked for one).
+    pub callback: Option<oss_direct::CallbackOutcome>,
+}
+
+/// The queue at a glance: the files of this session and every unfinished one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueSummary {
+    /// Files shown.
+    pub files: usize,
+    /// Queued, preparing or uploading.
+    pub active: usize,
+    /// Waiting for the network.
+    pub waiting: usize,
+    /// Paused.
+    pub paused: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Done.
+    pub done: usize,
+    /// Bytes of the files not cancelled.
+    pub bytes_total: u64,
+    /// Bytes of them OSS has (a done file counts whole).
+    pub bytes_done: u64,
+    /// Recent throughput, bytes per second.
+    pub bytes_per_second: f64,
+    /// Seconds left at that speed, when known.
+    pub eta_seconds: Option<u64>,
+    /// Whether the queue is connected and running (false while the App server is unreachable
+    /// at start, or before any App server is set).
+    pub running: bool,
+}
+
+/// Messages on the queue's channel (`queue_events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum QueueMessage {
+    /// A file changed state (or was added).
+    #[serde(rename_all = "camelCase")]
+    File {
+        /// The file as it is now.
+        file: QueueItem,
+    },
+    /// Bytes went out (at most ten a second per file, and always the last).
+    #[serde(rename_all = "camelCase")]
+    Progress {
+        /// Which file.
+        id: i64,
+        /// Bytes OSS has.
+        bytes_done: u64,
+        /// Bytes to send (the prepared photo's size when it was prepared).
+        bytes_total: u64,
+    },
+    /// The queue was opened again (new settings, or connected at last): list the files again.
+    Reset,
+}
+
 /// Messages on the upload's channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "event")]
@@ -130,8 +289,12 @@ pub enum UploadEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UploadState {
-    /// Being sent.
+    /// In the queue, waiting for a free slot.
+    Queued,
+    /// Being prepared or sent.
     Uploading,
+    /// The network (or the App server) is away: tried again by itself.
+    Waiting,
     /// Stopped with its checkpoint kept: can be resumed.
     Paused,
     /// Failed; `resumable` says whether Resume can finish it.

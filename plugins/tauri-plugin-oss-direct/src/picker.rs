@@ -49,6 +49,39 @@ pub async fn pick_image<R: Runtime>(
     let Some(picked) = rx.await.ok().flatten() else {
         return Ok(None);
     };
+    record_pick(app, service, picked).await.map(Some)
+}
+
+/// Opens the system image picker for several files (the dialog's `multiple`) and records each
+/// pick: empty when the user cancelled.
+pub async fn pick_images<R: Runtime>(
+    app: &AppHandle<R>,
+    service: &OssDirect,
+) -> Result<Vec<PickedFile>> {
+    require_plugins(app)?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Select Image")
+        .add_filter("Images", IMAGE_EXTENSIONS)
+        .pick_files(move |f| {
+            let _ = tx.send(f);
+        });
+    let picked = rx.await.ok().flatten().unwrap_or_default();
+    let mut out = Vec::with_capacity(picked.len());
+    for p in picked {
+        out.push(record_pick(app, service, p).await?);
+    }
+    Ok(out)
+}
+
+/// One picked file recorded under a new handle: a desktop path as it is; an Android
+/// `content://` URI (and on iOS an inbox file) copied into the cache first.
+async fn record_pick<R: Runtime>(
+    app: &AppHandle<R>,
+    service: &OssDirect,
+    picked: FilePath,
+) -> Result<PickedFile> {
     let source = picked.to_string();
     let (local, name) = match picked {
         // On iOS a picked file lives in a temporary inbox the system may clear: keep a copy.
@@ -66,7 +99,7 @@ pub async fn pick_image<R: Runtime>(
         }
         other => copy_to_cache(app, service, other)?,
     };
-    service.add_pick(source, local, name).await.map(Some)
+    service.add_pick(source, local, name).await
 }
 
 fn file_name(p: &Path) -> String {

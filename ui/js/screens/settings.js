@@ -1,5 +1,6 @@
 // Settings screen: App server, bucket, region, endpoint, prefix, mode, signature, part size,
-// parallel parts, user token, watermark text; Save and Test connection.
+// parallel parts, files at once, photo size, location removal, auto-resume, user token,
+// watermark text; Save and Test connection.
 import * as oss from '../oss-direct.js';
 import { $, message, setText } from '../dom.js';
 import { duration } from '../format.js';
@@ -19,6 +20,10 @@ function fill(s) {
   $('concurrency').value = s.concurrency || 5;
   $('user-token').value = s.userToken || '';
   $('watermark-text').value = s.watermarkText || '';
+  $('jobs').value = s.jobs || 3;
+  $('photo-size').value = s.photoSize || 'original';
+  $('strip-metadata').checked = s.stripMetadata !== false;
+  $('auto-resume').checked = s.autoResume !== false;
 }
 
 function read() {
@@ -35,6 +40,10 @@ function read() {
     concurrency: Number($('concurrency').value),
     userToken: $('user-token').value,
     watermarkText: $('watermark-text').value,
+    jobs: Number($('jobs').value),
+    photoSize: $('photo-size').value,
+    stripMetadata: $('strip-metadata').checked,
+    autoResume: $('auto-resume').checked,
   };
 }
 

@@ -1,11 +1,12 @@
-// Upload screen: Select Image, the object name (checked against the allowed prefix), Start,
-// progress with speed and ETA, Pause / Resume / Cancel, and the result with OSS previews.
+// Upload screen: Select Image (one photo or several), the object name (checked against the
+// allowed prefix) or the names of several, Start (the files join the upload queue, drawn by
+// queue.js), and the result of a stored file with OSS previews.
 import * as oss from '../oss-direct.js';
 import { $, message, setText, showError } from '../dom.js';
-import { bytes, duration, Speed } from '../format.js';
-import { state, update, updateUpload } from '../state.js';
+import { bytes } from '../format.js';
+import { state, update } from '../state.js';
+import * as queue from './queue.js';
 
-let speed = null;
 let shownPick = null;
 let shownResult = null;
 
@@ -13,49 +14,56 @@ let shownResult = null;
 export function render(s) {
   $('setup-hint').hidden = !s.settings || !!s.settings.serverUrl;
   renderPick(s);
-  renderTransfer(s.upload);
+  queue.render(s);
   showError('upload-error', s.uploadError);
   renderResult(s);
 }
 
 function renderPick(s) {
-  $('picked').hidden = !s.picked;
-  $('upload-form').hidden = !s.picked;
-  if (s.picked && s.picked !== shownPick) {
+  const one = s.picked.length === 1 ? s.picked[0] : null;
+  $('picked').hidden = !one;
+  $('upload-form').hidden = s.picked.length === 0;
+  $('single-key').hidden = !one;
+  $('picked-list').hidden = s.picked.length < 2;
+  if (s.picked !== shownPick) {
     shownPick = s.picked;
-    $('picked-name').textContent = `${s.picked.name} · ${bytes(s.picked.size)}`;
-    $('object-key').value = s.picked.suggestedKey;
+    if (one) {
+      $('picked-name').textContent = `${one.name} · ${bytes(one.size)}`;
+      $('object-key').value = one.suggestedKey;
+    }
+    $('picked-list').replaceChildren(...s.picked.map((p) => {
+      const li = document.createElement('li');
+      li.textContent = `${p.name} · ${bytes(p.size)} → ${p.suggestedKey}`;
+      return li;
+    }));
+    setText('start', s.picked.length > 1 ? `Start ${s.picked.length} uploads` : 'Start');
   }
   const preview = $('picked-preview');
   if ((preview.getAttribute('src') || '') !== (s.pickedPreview || '')) preview.src = s.pickedPreview || '';
   preview.hidden = !s.pickedPreview;
   keyHelp(s);
+  setText('photo-note', photoNote(s.settings));
+}
+
+// What the queue will do to photos, from the settings.
+function photoNote(settings) {
+  if (!settings) return '';
+  const size = { large: 'scaled to 2048 px', medium: 'scaled to 1280 px' }[settings.photoSize];
+  const what = [settings.stripMetadata !== false ? 'location and camera data removed' : null, size].filter(Boolean);
+  return what.length ? `Photos: ${what.join(', ')}.` : 'Photos are uploaded as they are.';
 }
 
 // The object name must start with the prefix the token allows: say so before uploading.
 function keyHelp(s) {
   const prefix = s.settings?.objectPrefix || '';
-  const key = $('object-key').value;
-  if (prefix && !key.startsWith(prefix)) {
+  const keys = s.picked.length === 1 ? [$('object-key').value] : s.picked.map((p) => p.suggestedKey);
+  if (prefix && keys.some((k) => !k.startsWith(prefix))) {
     setText('key-help', `The object name must start with "${prefix}": the token only allows that prefix.`, 'help warn');
     $('start').disabled = true;
   } else {
     setText('key-help', prefix ? `Allowed prefix: "${prefix}".` : '', 'help');
-    $('start').disabled = s.upload.running;
+    $('start').disabled = s.picked.length === 0;
   }
-}
-
-function renderTransfer(u) {
-  $('transfer').hidden = !u.visible;
-  $('pause').hidden = !u.running;
-  $('resume').hidden = u.running || !u.paused;
-  $('cancel').hidden = !u.running && !u.paused;
-  $('select-image').disabled = u.running;
-  const bar = $('progress');
-  bar.max = u.total || 1;
-  bar.value = u.done;
-  bar.dataset.percent = String(u.percent);
-  setText('progress-text', u.text);
 }
 
 function renderResult(s) {
@@ -63,11 +71,12 @@ function renderResult(s) {
   if (!s.result) return;
   if (s.result !== shownResult) {
     shownResult = s.result;
-    const { entry: e, resumedParts, callback: cb } = s.result;
+    const e = s.result;
     $('result-key').textContent = e.key;
-    $('result-size').textContent = `${bytes(e.size)} (${e.size} bytes)`;
+    $('result-size').textContent = `${bytes(e.bytesDone)} (${e.bytesDone} bytes)` + (e.note ? ` · ${e.note}` : '');
     $('result-etag').textContent = e.etag;
-    $('result-crc').textContent = `${e.crc64} ✓ verified` + (resumedParts ? ` · resumed with ${resumedParts} parts already uploaded` : '');
+    $('result-crc').textContent = `${e.crc64} ✓ verified` + (e.resumedParts ? ` · resumed with ${e.resumedParts} parts already uploaded` : '');
+    const cb = e.callback;
     $('result-callback').hidden = !cb;
     if (cb) {
       $('result-callback').textContent = cb.outcome === 'answered'
@@ -87,44 +96,6 @@ function renderResult(s) {
   setText('preview-error', p?.error || '');
 }
 
-function onEvent(msg) {
-  if (msg.event === 'started') {
-    speed = new Speed();
-    updateUpload({ total: msg.bytesTotal || 1, text: `Starting ${msg.mode} upload…` });
-    return;
-  }
-  if (msg.event !== 'progress') return;
-  speed?.add(msg.bytesDone);
-  const total = msg.bytesTotal || 1;
-  const percent = Math.floor((msg.bytesDone * 100) / total);
-  const rate = speed?.perSecond() || 0;
-  const eta = rate > 0 ? duration((total - msg.bytesDone) / rate) : '…';
-  const parts = msg.partsTotal > 1 ? ` · part ${msg.partsDone}/${msg.partsTotal}` : '';
-  updateUpload({
-    done: msg.bytesDone, total, percent,
-    text: `${percent} % · ${bytes(msg.bytesDone)} of ${bytes(total)} · ${bytes(rate)}/s · ETA ${eta}${parts}`,
-  });
-}
-
-async function runUpload(start) {
-  update({ uploadError: null, result: null, previews: null });
-  updateUpload({ running: true, paused: false, visible: true });
-  try {
-    const result = await start(onEvent);
-    updateUpload({ running: false, paused: false, visible: false });
-    update({ result });
-    loadPreviews(result.entry.key);
-  } catch (err) {
-    const paused = err?.kind === 'paused' || err?.kind === 'network';
-    updateUpload({ running: false, paused: paused || err?.kind === 'file' });
-    if (err?.kind === 'paused') {
-      updateUpload({ text: `Paused at ${state.upload.percent} %. Resume carries on from the last part.` });
-    } else {
-      update({ uploadError: err });
-    }
-  }
-}
-
 async function loadPreviews(key) {
   try {
     update({ previews: await oss.getPreviews(key) });
@@ -133,20 +104,46 @@ async function loadPreviews(key) {
   }
 }
 
+// A file was stored: show it as the result (the latest one, or the one the user chose).
+function showResult(item, chosen) {
+  if (!item || (!chosen && item.id === state.result?.id)) return;
+  update({ result: item, previews: null });
+  loadPreviews(item.key);
+}
+
 async function choose(picked) {
   // Picking may have asked the token server for the allowed prefix.
   let settings = state.settings;
   try { settings = await oss.getSettings(); } catch { /* keep */ }
-  update({ picked, pickedPreview: null, settings, result: null, uploadError: null });
+  update({ picked, pickedPreview: null, settings, uploadError: null });
+  if (picked.length !== 1) return;
   try {
-    update({ pickedPreview: await oss.previewFile(picked.id) });
+    update({ pickedPreview: await oss.previewFile(picked[0].id) });
   } catch { update({ pickedPreview: null }); }
 }
 
-/** Resumes the upload `id` (from this screen or from History). */
+async function start() {
+  const picked = state.picked;
+  if (!picked.length) return;
+  const files = picked.length === 1
+    ? [{ file: picked[0].id, key: $('object-key').value }]
+    : picked.map((p) => ({ file: p.id, key: p.suggestedKey }));
+  update({ uploadError: null });
+  try {
+    await oss.enqueue(files);
+    update({ picked: [], pickedPreview: null });
+    await queue.reload();
+  } catch (err) { update({ uploadError: err }); }
+}
+
+/** Resumes the upload `id` (from History): it carries on in the queue. */
 export async function resume(id) {
-  updateUpload({ id, visible: true });
-  await runUpload((onEv) => oss.resumeUpload(id, onEv));
+  update({ screen: 'upload', uploadError: null });
+  try {
+    await oss.resumeUpload(id);
+  } catch (err) {
+    if (err?.kind !== 'paused' && err?.kind !== 'cancelled') update({ uploadError: err });
+  }
 }
 
 /** Wires the screen's controls. */
@@ -155,32 +152,16 @@ export function mount() {
   $('select-image').addEventListener('click', async () => {
     update({ uploadError: null });
     try {
-      const picked = await oss.pickImage();
-      if (picked) await choose(picked);
+      const picked = await oss.pickImages();
+      if (picked.length) await choose(picked);
     } catch (err) { update({ uploadError: err }); }
   });
-  $('start').addEventListener('click', async () => {
-    if (!state.picked) return;
-    const id = crypto.randomUUID();
-    const mode = $('upload-mode-once').value || null;
-    const request = { id, file: state.picked.id, key: $('object-key').value, mode };
-    updateUpload({ id, done: 0, percent: 0 });
-    await runUpload((onEv) => oss.startUpload(request, onEv));
-  });
-  $('pause').addEventListener('click', async () => {
-    try { await oss.pauseUpload(state.upload.id); } catch (err) { update({ uploadError: err }); }
-  });
-  $('resume').addEventListener('click', () => resume(state.upload.id));
-  $('cancel').addEventListener('click', async () => {
-    try {
-      await oss.cancelUpload(state.upload.id);
-      updateUpload({ visible: false, paused: false, text: 'Cancelled.' });
-    } catch (err) { update({ uploadError: err }); }
-  });
+  $('start').addEventListener('click', start);
   $('copy-url').addEventListener('click', async () => {
     const v = $('signed-url').value;
     try { await navigator.clipboard.writeText(v); $('copy-url').textContent = 'Copied'; }
     catch { $('signed-url').select(); }
     setTimeout(() => { $('copy-url').textContent = 'Copy'; }, 1500);
   });
+  if (window.__TAURI__) queue.follow(showResult);
 }

@@ -1,12 +1,19 @@
 //! The upload engine without the IPC: settings, connection, picked files, history. The commands
 //! in `commands.rs` only translate to and from these calls.
 //!
-//! - [`upload`]: the one upload path (start, resume, pause, cancel); a queue slots in there.
+//! - [`queue`]: the upload queue (many files, waits out the network, resumes after a restart),
+//!   in SQLite beside the history.
+//! - [`upload`]: single uploads (start, resume, pause, cancel) and the history, on the queue.
+//! - [`records`]: the plugin's table beside the queue's, and the move of `history.json` into it.
 //! - [`reads`]: what is read back from OSS and the app server (previews, signed URLs, "My
 //!   uploads", downloads).
 
+mod queue;
 mod reads;
+pub mod records;
 mod upload;
+
+pub(crate) use queue::start_in_background;
 
 pub use reads::{thumbnail_process, watermark_process, THUMBNAIL_WIDTH};
 
@@ -14,17 +21,16 @@ use crate::error::{Error, Result};
 use crate::models::*;
 use crate::picks::{Pick, Picks};
 use crate::store;
-use oss_direct::{CancellationToken, Connection};
-use std::collections::HashMap;
+use oss_direct::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// The plugin's folders.
 #[derive(Debug, Clone)]
 pub struct Dirs {
-    /// Settings, history, checkpoints.
+    /// Settings, the queue and history database, checkpoints.
     pub data: PathBuf,
-    /// Copies of picked files (mobile) while they upload.
+    /// Copies of picked files (mobile) and prepared photos while they upload.
     pub cache: PathBuf,
 }
 
@@ -33,8 +39,7 @@ pub struct Dirs {
 pub struct OssDirect {
     dirs: Dirs,
     settings: Mutex<AppSettings>,
-    history: Mutex<Vec<HistoryEntry>>,
-    active: Mutex<HashMap<String, CancellationToken>>,
+    queue: queue::QueueHost,
     connection: tokio::sync::Mutex<Option<(AppSettings, Connection)>>,
     picks: Picks,
 }
@@ -44,38 +49,19 @@ fn now() -> i64 {
 }
 
 impl OssDirect {
-    /// Loads settings and history from `dirs.data`. Uploads that were running when the app
-    /// stopped are listed as paused when their checkpoint survives, so they can be resumed.
+    /// Loads the settings from `dirs.data` and opens the upload queue's database there (when
+    /// the settings name a bucket), moving an old `history.json` into it. Nothing uploads until
+    /// the queue is started (the plugin does so in the background when it is set up).
     pub fn new(dirs: Dirs) -> Self {
         let settings: AppSettings = store::load(&dirs.data.join("settings.json"));
-        let mut history: Vec<HistoryEntry> = store::load(&dirs.data.join("history.json"));
-        let checkpoints =
-            oss_direct::checkpoint::CheckpointStore::new(dirs.data.join("checkpoints"));
-        for e in history
-            .iter_mut()
-            .filter(|e| e.state == UploadState::Uploading)
-        {
-            let has_checkpoint = e.resumable
-                && matches!(
-                    checkpoints.load(&e.bucket, &e.key, Path::new(&e.local_path)),
-                    oss_direct::checkpoint::Loaded::Found(_)
-                );
-            e.state = if has_checkpoint {
-                UploadState::Paused
-            } else {
-                UploadState::Failed
-            };
-            e.error = Some("the app stopped during the upload".into());
-        }
         let service = Self {
             dirs,
             settings: Mutex::new(settings),
-            history: Mutex::new(history),
-            active: Mutex::new(HashMap::new()),
+            queue: queue::QueueHost::default(),
             connection: tokio::sync::Mutex::new(None),
             picks: Picks::default(),
         };
-        let _ = service.save_history();
+        service.open_offline();
         service
     }
 
@@ -108,6 +94,11 @@ impl OssDirect {
         }
         if !s.oss.endpoint.trim().is_empty() {
             oss_direct::Endpoint::parse(&s.oss.endpoint)?;
+        }
+        if s.jobs == 0 || s.jobs > 10 {
+            return Err(Error::Invalid(
+                "files at once must be between 1 and 10".into(),
+            ));
         }
         if s.concurrency == 0 || s.concurrency > 20 {
             return Err(Error::Invalid(
@@ -218,40 +209,8 @@ impl OssDirect {
         )))
     }
 
-    /// Every upload, newest first.
-    pub fn history(&self) -> Vec<HistoryEntry> {
-        let mut h = self.history.lock().expect("history lock").clone();
-        h.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
-        h
-    }
-
-    fn save_history(&self) -> Result<()> {
-        let h = self.history.lock().expect("history lock").clone();
-        store::save(&self.dirs.data.join("history.json"), &h)
-    }
-
-    fn update(&self, id: &str, f: impl FnOnce(&mut HistoryEntry)) -> Result<HistoryEntry> {
-        let entry = {
-            let mut h = self.history.lock().expect("history lock");
-            let e = h
-                .iter_mut()
-                .find(|e| e.id == id)
-                .ok_or_else(|| Error::UnknownUpload(id.into()))?;
-            f(e);
-            e.updated_at = now();
-            e.clone()
-        };
-        self.save_history()?;
-        Ok(entry)
-    }
-
     fn checkpoint_dir(&self) -> PathBuf {
         self.dirs.data.join("checkpoints")
-    }
-
-    /// Whether an upload is running.
-    pub fn is_active(&self, id: &str) -> bool {
-        self.active.lock().expect("active lock").contains_key(id)
     }
 }
 

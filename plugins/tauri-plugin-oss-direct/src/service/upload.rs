@@ -1,19 +1,20 @@
-//! The one upload path: every upload, started or resumed, runs through [`OssDirect::run`], which
-//! records it in the history, reports progress and keeps its cancellation token. A queue of many
-//! files calls the same path.
+//! Single uploads and the history, on the queue: `start_upload` adds the picked file to the
+//! queue and follows it until it is stored (or paused, cancelled, failed), so one path uploads
+//! everything; the history is the queue's database (done files, and the others with their
+//! state). An upload is named by the id the UI gave it, or by its queue id.
 
-use super::{now, pick_size, OssDirect};
+use super::{pick_size, OssDirect};
 use crate::error::{Error, Result};
 use crate::models::*;
-use oss_direct::{CancellationToken, Connection, Progress, UploadMode, UploadOptions};
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use oss_direct::queue::{FileId, FileState, Queue, QueuedFile};
+use oss_direct::{Connection, UploadMode};
+use tokio::sync::broadcast;
 
 impl OssDirect {
-    /// Starts an upload of a file the user picked: `req.file` must be a handle from
-    /// [`OssDirect::add_pick`].
+    /// Uploads a file the user picked (`req.file` must be a handle from
+    /// [`OssDirect::add_pick`]) through the queue, reporting `started` and `progress` to
+    /// `on_event`, and answers when it is stored. The queue's settings decide the mode
+    /// (`req.mode` is no longer used). A file already stored under that key answers at once.
     pub async fn start_upload(
         &self,
         req: UploadRequest,
@@ -23,228 +24,241 @@ impl OssDirect {
             return Err(Error::Invalid("an upload needs an id".into()));
         }
         let pick = self.picks.get(&req.file)?;
-        let settings = self.settings();
-        let conn = self.connect().await?;
-        let settings_now = self.settings();
-        settings_now.oss.check_key(&req.key)?;
-        let size = pick_size(&pick).await?;
-        let mode = req.mode.unwrap_or(settings.upload_mode);
-        let resumable = match mode {
-            UploadMode::Simple => false,
-            UploadMode::Resumable => true,
-            UploadMode::Auto => size >= oss_direct::resumable::AUTO_RESUMABLE_THRESHOLD,
-        };
-        let entry = HistoryEntry {
-            id: req.id.clone(),
-            key: req.key.clone(),
-            bucket: conn.client.bucket().to_string(),
-            source: pick.source,
-            local_path: pick.local.to_string_lossy().into_owned(),
-            name: pick.name,
-            size,
-            resumable,
-            state: UploadState::Uploading,
-            bytes_done: 0,
-            etag: None,
-            crc64: None,
-            error: None,
-            started_at: now(),
-            updated_at: now(),
-        };
-        {
-            let mut h = self.history.lock().expect("history lock");
-            h.retain(|e| e.id != req.id);
-            h.push(entry);
-        }
-        self.save_history()?;
-        self.run(&req.id, conn, on_event).await
+        let queue = self.running_queue().await?;
+        self.settings().oss.check_key(&req.key)?;
+        pick_size(&pick).await?;
+        let messages = self.subscribe_queue();
+        let file = self.add_to_queue(&queue, &pick, &req.key, Some(&req.id))?;
+        self.follow(&queue, file, messages, on_event).await
     }
 
-    /// Resumes a paused or failed resumable upload from its checkpoint.
+    /// Resumes a paused or failed upload from its checkpoint (also after a restart), by the id
+    /// the UI gave it or its queue id, and answers when it is stored.
     pub async fn resume_upload(
         &self,
         id: &str,
         on_event: impl Fn(UploadEvent) + Send + Sync + 'static,
     ) -> Result<UploadResult> {
-        let entry = self
-            .history()
-            .into_iter()
-            .find(|e| e.id == id)
+        let file_id = self.resolve(id)?;
+        let queue = self.running_queue().await?;
+        let file = queue
+            .file(file_id)?
             .ok_or_else(|| Error::UnknownUpload(id.into()))?;
-        if entry.state == UploadState::Done || entry.state == UploadState::Uploading {
+        if matches!(file.state, FileState::Done | FileState::Cancelled) {
             return Err(Error::Invalid(format!(
-                "{} is {:?}, nothing to resume",
-                entry.key, entry.state
+                "{} is {}, nothing to resume",
+                file.key,
+                file.state.as_str()
             )));
         }
-        let conn = self.connect().await?;
-        self.update(id, |e| {
-            e.state = UploadState::Uploading;
-            e.error = None;
-        })?;
-        self.run(id, conn, on_event).await
+        let messages = self.subscribe_queue();
+        if matches!(file.state, FileState::Paused | FileState::Failed) {
+            queue.resume(file_id)?;
+        }
+        self.follow(&queue, file, messages, on_event).await
     }
 
-    /// The upload itself, for an entry already in the history: the library's `upload_file`
-    /// with the settings' part size and concurrency, the app server's callback, progress to
-    /// `on_event`, and a cancellation token that [`OssDirect::pause_upload`] and
-    /// [`OssDirect::cancel_upload`] use.
-    async fn run(
+    /// The queue file an upload id names.
+    fn resolve(&self, id: &str) -> Result<FileId> {
+        let records = self
+            .records_now()
+            .ok_or_else(|| Error::UnknownUpload(id.into()))?;
+        records
+            .resolve(id)?
+            .map(FileId)
+            .ok_or_else(|| Error::UnknownUpload(id.into()))
+    }
+
+    /// Follows one file until it settles: `started`, then `progress` as it goes; the result
+    /// when it is stored, an error of kind `paused`, `cancelled` or the failure's otherwise.
+    /// Waiting for the network is not an end: the queue tries again by itself.
+    async fn follow(
         &self,
-        id: &str,
-        conn: Connection,
+        queue: &Queue,
+        file: QueuedFile,
+        mut messages: broadcast::Receiver<QueueMessage>,
         on_event: impl Fn(UploadEvent) + Send + Sync + 'static,
     ) -> Result<UploadResult> {
-        let entry = self
-            .history()
-            .into_iter()
-            .find(|e| e.id == id)
-            .ok_or_else(|| Error::UnknownUpload(id.into()))?;
         let settings = self.settings();
-        let cancel = CancellationToken::new();
-        self.active
-            .lock()
-            .expect("active lock")
-            .insert(id.to_string(), cancel.clone());
-        let on_event = Arc::new(on_event);
+        let resumable = is_resumable(settings.upload_mode, file.size);
         on_event(UploadEvent::Started {
-            mode: if entry.resumable {
-                "resumable"
-            } else {
-                "simple"
-            }
-            .into(),
-            bytes_total: entry.size,
+            mode: if resumable { "resumable" } else { "simple" }.into(),
+            bytes_total: file.size,
         });
-        let (progress, last_bytes) = throttled_progress(on_event.clone());
-        let options = UploadOptions {
-            mode: if entry.resumable {
-                UploadMode::Resumable
-            } else {
-                UploadMode::Simple
-            },
-            part_size: settings.part_size,
-            concurrency: settings.concurrency,
-            checkpoint_dir: Some(self.checkpoint_dir()),
-            content_type: None,
-            progress: Some(progress),
-            cancel,
-            callback: callback_from(&conn),
+        let parts = |done: u64, total: u64| -> (u32, u32) {
+            if !resumable || total == 0 {
+                return (u32::from(done >= total), 1);
+            }
+            let part = settings.part_size.max(1);
+            ((done / part) as u32, total.div_ceil(part) as u32)
         };
-        let result = conn
-            .client
-            .upload_file(&entry.key, Path::new(&entry.local_path), options)
-            .await;
-        self.active.lock().expect("active lock").remove(id);
-        let last = last_bytes.load(Ordering::Relaxed);
-        self.record_outcome(id, result, last, on_event.as_ref())
+        let id = file.id;
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                m = messages.recv() => match m {
+                    Ok(QueueMessage::Progress { id: p, bytes_done, bytes_total }) if p == id.0 => {
+                        let (parts_done, parts_total) = parts(bytes_done, bytes_total);
+                        on_event(UploadEvent::Progress { bytes_done, bytes_total, parts_done, parts_total });
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        messages = self.subscribe_queue();
+                    }
+                    _ => {}
+                },
+                _ = tick.tick() => {}
+            }
+            let now = self.queue_now().unwrap_or_else(|| queue.clone());
+            let Some(f) = now.file(id)? else {
+                return Err(Error::UnknownUpload(id.0.to_string()));
+            };
+            if let Some(end) = self.settled(&now, f, &on_event)? {
+                return end;
+            }
+        }
     }
 
-    /// Records how an upload ended in the history (done, paused, failed; a cancelled one stays
-    /// cancelled) and reports the final progress.
-    fn record_outcome(
+    /// How a file ended, if it has.
+    fn settled(
         &self,
-        id: &str,
-        result: oss_direct::Result<oss_direct::resumable::ResumableOutput>,
-        last: u64,
+        queue: &Queue,
+        f: QueuedFile,
         on_event: &(impl Fn(UploadEvent) + Send + Sync + 'static),
-    ) -> Result<UploadResult> {
-        match result {
-            Ok(out) => {
-                let u = &out.upload;
+    ) -> Result<Option<Result<UploadResult>>> {
+        let reason = f.reason.clone().unwrap_or_default();
+        Ok(Some(match f.state {
+            FileState::Done => {
                 on_event(UploadEvent::Progress {
-                    bytes_done: u.bytes,
-                    bytes_total: u.bytes,
-                    parts_done: u.resumed_parts + u.uploaded_parts,
-                    parts_total: u.resumed_parts + u.uploaded_parts,
+                    bytes_done: f.bytes_done,
+                    bytes_total: f.bytes_done,
+                    parts_done: 1,
+                    parts_total: 1,
                 });
-                let entry = self.update(id, |e| {
-                    e.state = UploadState::Done;
-                    e.bytes_done = u.bytes;
-                    e.etag = Some(u.etag.clone());
-                    e.crc64 = Some(u.crc64.to_string());
-                    e.error = None;
-                })?;
-                self.drop_cache_copy(&entry);
+                let out = queue.result(f.id).and_then(|r| r.upload);
                 Ok(UploadResult {
-                    entry,
-                    resumed_parts: u.resumed_parts,
-                    restarted: out.restarted,
-                    callback: u.callback.clone(),
+                    entry: self.entry(f)?,
+                    resumed_parts: out.as_ref().map_or(0, |o| o.upload.resumed_parts),
+                    restarted: out.as_ref().and_then(|o| o.restarted.clone()),
+                    callback: out.and_then(|o| o.upload.callback),
                 })
             }
-            Err(err) => {
-                let paused = err.kind() == oss_direct::ErrorKind::Cancelled;
-                let app_err = Error::from(err);
-                let msg = app_err.to_string();
-                let _ = self.update(id, |e| {
-                    if e.state != UploadState::Cancelled {
-                        e.state = if paused {
-                            UploadState::Paused
-                        } else {
-                            UploadState::Failed
-                        };
-                    }
-                    e.bytes_done = last;
-                    e.error = (!paused).then_some(msg);
-                });
-                Err(app_err)
+            FileState::Paused => Err(Error::Queue {
+                kind: "paused",
+                message: format!("{} is paused: Resume carries on from the last part", f.key),
+            }),
+            FileState::Cancelled => Err(Error::Queue {
+                kind: "cancelled",
+                message: format!("{} was cancelled", f.key),
+            }),
+            FileState::Failed => {
+                let kind = queue.result(f.id).and_then(|r| r.error);
+                Err(Error::from_queue(kind, &reason))
             }
-        }
+            _ => return Ok(None),
+        }))
     }
 
-    /// Pauses a running upload (the checkpoint stays; Resume carries on).
+    /// Pauses an upload (the checkpoint stays; Resume carries on).
     pub fn pause_upload(&self, id: &str) -> Result<()> {
-        match self.active.lock().expect("active lock").get(id) {
-            Some(c) => {
-                c.cancel();
-                Ok(())
-            }
-            None => Err(Error::UnknownUpload(id.into())),
-        }
+        let file_id = self.resolve(id)?;
+        self.queue_pause(file_id.0)
     }
 
     /// Cancels an upload: stops it, aborts it in OSS and removes its checkpoint.
     pub async fn cancel_upload(&self, id: &str) -> Result<HistoryEntry> {
-        let entry = self
-            .history()
-            .into_iter()
-            .find(|e| e.id == id)
+        let file_id = self.resolve(id)?;
+        self.queue_cancel(file_id.0).await?;
+        let queue = self
+            .queue_now()
             .ok_or_else(|| Error::UnknownUpload(id.into()))?;
-        self.update(id, |e| e.state = UploadState::Cancelled)?;
-        if let Some(c) = self.active.lock().expect("active lock").get(id) {
-            c.cancel();
-        }
-        if entry.resumable {
-            let conn = self.connect().await?;
-            conn.client
-                .abort_resumable_upload(
-                    &entry.key,
-                    Path::new(&entry.local_path),
-                    Some(self.checkpoint_dir()),
-                )
-                .await?;
-        }
-        let entry = self.update(id, |e| {
-            e.state = UploadState::Cancelled;
-            e.error = None;
-        })?;
-        self.drop_cache_copy(&entry);
-        Ok(entry)
+        let file = queue
+            .file(file_id)?
+            .ok_or_else(|| Error::UnknownUpload(id.into()))?;
+        self.entry(file)
     }
 
-    fn drop_cache_copy(&self, entry: &HistoryEntry) {
-        let local = Path::new(&entry.local_path);
-        if local.starts_with(&self.dirs.cache) {
-            let _ = std::fs::remove_file(local);
-            self.picks.forget_local(local);
+    /// Every upload, newest first: the queue's files (done ones are the history), including
+    /// those moved in from an old `history.json`.
+    pub fn history(&self) -> Vec<HistoryEntry> {
+        let Some(queue) = self.queue_now() else {
+            return Vec::new();
+        };
+        let records = self
+            .records_now()
+            .and_then(|r| r.all().ok())
+            .unwrap_or_default();
+        let mut out: Vec<HistoryEntry> = queue
+            .files()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| {
+                let r = records.get(&f.id.0).cloned();
+                self.entry_with(f, r)
+            })
+            .collect();
+        out.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+        out
+    }
+
+    fn entry(&self, f: QueuedFile) -> Result<HistoryEntry> {
+        let r = match self.records_now() {
+            Some(records) => records.get(f.id.0)?,
+            None => None,
+        };
+        Ok(self.entry_with(f, r))
+    }
+
+    fn entry_with(&self, f: QueuedFile, r: Option<super::records::Record>) -> HistoryEntry {
+        let settings = self.settings();
+        let item = self.item_named(f.clone(), None);
+        let (ui_id, name, source, bucket) = match r {
+            Some(r) => (r.ui_id, r.name, r.source, r.bucket),
+            None => (
+                None,
+                item.name.clone(),
+                f.source.to_string_lossy().into_owned(),
+                settings.oss.bucket.clone(),
+            ),
+        };
+        HistoryEntry {
+            id: ui_id.unwrap_or_else(|| f.id.0.to_string()),
+            key: f.key,
+            bucket,
+            source,
+            local_path: f.source.to_string_lossy().into_owned(),
+            name,
+            size: f.size,
+            resumable: is_resumable(settings.upload_mode, f.size),
+            state: match f.state {
+                FileState::Queued => UploadState::Queued,
+                FileState::Preparing | FileState::Uploading => UploadState::Uploading,
+                FileState::Waiting => UploadState::Waiting,
+                FileState::Paused => UploadState::Paused,
+                FileState::Failed => UploadState::Failed,
+                FileState::Done => UploadState::Done,
+                FileState::Cancelled => UploadState::Cancelled,
+            },
+            bytes_done: item.bytes_done,
+            etag: f.etag,
+            crc64: f.crc64.map(|c| c.to_string()),
+            error: f.reason,
+            started_at: f.added_at_ms / 1000,
+            updated_at: f.updated_at_ms / 1000,
         }
+    }
+}
+
+fn is_resumable(mode: UploadMode, size: u64) -> bool {
+    match mode {
+        UploadMode::Simple => false,
+        UploadMode::Resumable => true,
+        UploadMode::Auto => size >= oss_direct::resumable::AUTO_RESUMABLE_THRESHOLD,
     }
 }
 
 /// The upload callback the token server asks for, if any (a broken hint is logged and skipped:
 /// the upload itself matters more).
-fn callback_from(conn: &Connection) -> Option<oss_direct::Callback> {
+pub(crate) fn callback_from(conn: &Connection) -> Option<oss_direct::Callback> {
     let hint = conn.hints.callback.clone()?;
     match hint.validate() {
         Ok(()) => Some(hint),
@@ -253,30 +267,4 @@ fn callback_from(conn: &Connection) -> Option<oss_direct::Callback> {
             None
         }
     }
-}
-
-/// Progress to the UI at most every 100 ms (and always the last report), and the latest
-/// byte count for the history.
-fn throttled_progress(
-    on_event: Arc<impl Fn(UploadEvent) + Send + Sync + 'static>,
-) -> (oss_direct::ProgressFn, Arc<AtomicU64>) {
-    let last_bytes = Arc::new(AtomicU64::new(0));
-    let last_sent: Mutex<Option<Instant>> = Mutex::new(None);
-    let bytes = last_bytes.clone();
-    let f = move |p: Progress| {
-        bytes.store(p.bytes_done, Ordering::Relaxed);
-        let mut sent = last_sent.lock().expect("progress lock");
-        let due = sent.is_none_or(|t| t.elapsed() >= Duration::from_millis(100));
-        if due || p.bytes_done == p.bytes_total {
-            *sent = Some(Instant::now());
-            // Sent under the lock so reports leave in the order they were taken.
-            on_event(UploadEvent::Progress {
-                bytes_done: p.bytes_done,
-                bytes_total: p.bytes_total,
-                parts_done: p.parts_done,
-                parts_total: p.parts_total,
-            });
-        }
-    };
-    (Arc::new(f), last_bytes)
 }
