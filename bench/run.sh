@@ -5,7 +5,8 @@
 # Starts a release oss-local --demo (data on /dev/shm) and a release app-token-server for it on
 # free loopback ports, then measures: upload throughput and peak memory of oss-direct, oss2 (CRC
 # on and off), alibabacloud-oss-v2 and a presigned curl -T PUT; the resume cost; the token server
-# with its cache on and off; CRC-64 against a memory copy; photo preparation (bench/photo.sh). Everything it starts is stopped and
+# with its cache on and off; CRC-64 against a memory copy; photo preparation (bench/photo.sh); what an
+# upload costs against one curl PUT (bench/cost.sh, issue 15). Everything it starts is stopped and
 # /dev/shm is cleaned at the end. Environment: BENCH_PART_SIZE (bytes, default 8 MiB),
 # BENCH_CONCURRENCY (default 4), BENCH_SIZES_MIB (default "64 1024"), BENCH_TOKEN_SECONDS (10),
 # BENCH_PERF (1: profile with perf when present), BENCH_SOURCE (tree, or head: the last commit),
@@ -353,6 +354,10 @@ log "results"
 # Photo preparation (issue 14): its own script, on this stack; adds its section to RESULTS.md.
 log "photo preparation (bench/photo.sh)"
 BENCH_SERVER="$SERVER" bash "$ROOT/bench/photo.sh" "$ROOT/bench/RESULTS.md" || echo "  photo preparation: FAILED" >&2
+# What an upload costs (issue 15): its own script, on this stack; adds its section to RESULTS.md.
+log "what an upload costs (bench/cost.sh)"
+BENCH_SERVER="$SERVER" BENCH_OSS="$OSS" BENCH_OSS_PID="$OSS_PID" BENCH_SKIP_BUILD=1 \
+  bash "$ROOT/bench/cost.sh" "$ROOT/bench/RESULTS.md" || echo "  upload cost: FAILED" >&2
 mkdir -p "$ROOT/bench/out" && cp "$RESULTS" "$ROOT/bench/out/results.jsonl" # ignored by git; re-render with bench.py report
 echo
 echo "(written to bench/RESULTS.md)"

@@ -1,0 +1,118 @@
+"""The Markdown section of bench/cost.sh: what an upload costs, and each goal of issue 15.
+
+python3 bench/cost_report.py COST.jsonl CRC.json DATE LOAD MIB CONCURRENCY ROUNDS
+"""
+
+import json
+import statistics
+import sys
+
+CURL = "curl -T (one presigned PUT)"
+ROWS = [CURL, "oss-direct, 8 MiB parts", "oss-direct, 1 MiB parts"]
+PART_MIB = {"oss-direct, 8 MiB parts": 8, "oss-direct, 1 MiB parts": 1}
+
+
+def medians(runs):
+    """Per row label: the median of each figure over the rounds, per GiB where it is a cost."""
+    out = {}
+    for label in ROWS:
+        mine = [r for r in runs if r["label"] == label]
+        if not mine:
+            continue
+        gib = mine[0]["bytes"] / 2**30
+        out[label] = {
+            "client": statistics.median(r["client_cpu_s"] for r in mine) / gib,
+            "server": statistics.median(r["server_cpu_s"] for r in mine) / gib,
+            "rss_mib": max(r["rss_kib"] for r in mine) / 1024,
+            "mbps": statistics.median(r["bytes"] / r["seconds"] / 1e6 for r in mine),
+            "n": len(mine),
+        }
+    return out
+
+
+def goals(m, flat, crc, conc):
+    """(goal, measured, met) for each goal of the issue that this run measured."""
+    ok = lambda b: "yes" if b else "**no**"  # noqa: E731
+    rows = []
+    curl = m.get(CURL)
+    for label, part in PART_MIB.items():
+        r = m.get(label)
+        if not r:
+            continue
+        if curl:
+            ratio = r["client"] / curl["client"]
+            rows.append((f"client CPU per GiB ≤ 1.5× one curl PUT, {part} MiB parts",
+                         f"{ratio:.2f}× ({r['client']:.2f} vs {curl['client']:.2f} s/GiB)", ok(ratio <= 1.5)))
+        cap = 24 + conc * part
+        rows.append((f"peak RSS ≤ 24 MiB + {conc} × {part} MiB = {cap} MiB",
+                     f"{r['rss_mib']:.0f} MiB", ok(r["rss_mib"] <= cap)))
+    if flat:
+        first, last = flat["first_quarter_max_kib"] / 1024, flat["last_quarter_max_kib"] / 1024
+        cap = 24 + conc * 8
+        rows.append((f"RSS flat over a {flat['gib']} GiB upload (8 MiB parts), ≤ {cap} MiB",
+                     f"max {flat['max_kib'] / 1024:.0f} MiB; first quarter {first:.0f}, last quarter {last:.0f}",
+                     ok(last <= first + 4 and flat["max_kib"] / 1024 <= cap)))
+    if crc:
+        g = crc.get("crc64_hot_median", crc["crc64_checksum_median"])
+        rows.append(("CRC-64 ≥ 20 GB/s (x86-64 here; data in the CPU's cache, as in an upload)",
+                     f"{g:.1f} GB/s", ok(g >= 20)))
+    for label in ROWS:
+        r = m.get(label)
+        if r:
+            rows.append((f"oss-local ≤ 2.5 CPU-s per GiB received ({label})",
+                         f"{r['server']:.2f} s/GiB", ok(r["server"] <= 2.5)))
+    a, b = m.get("oss-direct, 1 MiB parts"), m.get("oss-direct, 8 MiB parts")
+    if a and b:
+        share = a["mbps"] / b["mbps"]
+        rows.append(("throughput with 1 MiB parts ≥ 80 % of 8 MiB parts",
+                     f"{share:.0%} ({a['mbps']:.0f} vs {b['mbps']:.0f} MB/s)", ok(share >= 0.8)))
+    return rows
+
+
+def main():
+    res, crc_path, date, load, mib, conc, rounds = sys.argv[1:]
+    conc = int(conc)
+    runs = [json.loads(x) for x in open(res) if x.strip()]
+    flat = next((r for r in runs if r["label"] == "flat"), None)
+    try:
+        crc = json.loads(open(crc_path).read().strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError):
+        crc = None
+    m = medians([r for r in runs if r["label"] != "flat"])
+    p = print
+    p("### What an upload costs (issue 15)")
+    p()
+    p(f"Made by `bash bench/cost.sh` (also part of `make bench`). Run {date} on the same machine, load "
+      f"average {load} at the start (other engineers were building on these 2 cores: the ratios within "
+      f"this table are the steady figures, not the absolute MB/s). One random {mib} MiB file on /dev/shm "
+      f"to a release oss-local (data on /dev/shm), concurrency {conc}, {rounds} interleaved rounds, "
+      "medians (peak RSS: the highest). CPU = user + system of the client process (`/usr/bin/time -v`); "
+      "oss-local's from `/proc/<pid>/stat`.")
+    p()
+    p("| client | client CPU-s / GiB | × curl | peak RSS | oss-local CPU-s / GiB | MB/s |")
+    p("|---|---:|---:|---:|---:|---:|")
+    curl = m.get(CURL)
+    for label in ROWS:
+        r = m.get(label)
+        if not r:
+            continue
+        x = f"{r['client'] / curl['client']:.2f}×" if curl else ""
+        p(f"| {label} | {r['client']:.2f} | {x} | {r['rss_mib']:.0f} MiB | {r['server']:.2f} | {r['mbps']:.0f} |")
+    p()
+    p("| goal (issue 15) | measured | met |")
+    p("|---|---|---|")
+    for g, v, k in goals(m, flat, crc, conc):
+        p(f"| {g} | {v} | {k} |")
+    p()
+    if crc:
+        p(f"CRC-64 here (`bench/crc64`, median of {crc['rounds']}): "
+          f"{crc.get('crc64_hot_median', 0):.1f} GB/s on a 256 KiB piece in the CPU's cache (what an upload "
+          f"does: the CRC of each piece right after reading it), {crc['crc64_checksum_median']:.1f} GB/s "
+          f"streaming a {crc['buffer_mib']} MiB buffer from memory (memory copy of it: "
+          f"{crc['memcpy_median']:.1f} GB/s), against MD5 (`md-5`, `asm`) {crc['md5_median']:.2f} GB/s. "
+          "On aarch64 (the phone) `crc-fast` uses its own PMULL kernels; not measured on this x86-64 "
+          "machine. CRC combination is `crc-fast`'s.")
+
+
+if __name__ == "__main__":
+    main()
