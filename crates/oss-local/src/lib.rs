@@ -27,6 +27,7 @@ mod config;
 mod copy;
 mod delete_many;
 mod faults;
+mod gzip;
 mod img;
 mod list;
 mod multipart;

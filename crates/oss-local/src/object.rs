@@ -393,6 +393,14 @@ pub(crate) async fn get(
         Some(v) => parse_range(v, meta.size, standard)?,
         None => None,
     };
+    if range.is_none() && crate::gzip::wanted(&parts.headers, &meta) {
+        let b = response_overrides(target, object_response(&meta));
+        return Ok(b
+            .status(StatusCode::OK)
+            .header("content-encoding", "gzip")
+            .body(crate::gzip::body(file))
+            .expect("valid response"));
+    }
     let mut file = tokio::fs::File::from_std(file);
     let b = response_overrides(target, object_response(&meta));
     let (b, len) = match range {
