@@ -596,7 +596,8 @@ mod tests {
         assert_eq!(data_files(&s), vec![m.data_file]);
         assert_eq!(read_all(&s, "k").1, b"one file");
 
-        s.commit_segments("b", meta("k2"), &parts(&s, "u2")).unwrap();
+        s.commit_segments("b", meta("k2"), &parts(&s, "u2"))
+            .unwrap();
         assert_eq!(data_files(&s).len(), 3);
         s.delete("b", "k2").unwrap();
         assert_eq!(data_files(&s).len(), 1);
@@ -611,7 +612,10 @@ mod tests {
         let mut files = parts(&s, "u1");
         files.insert(1, s.bucket_dir("b").join("uploads/u1/missing.data"));
         assert!(s.commit_segments("b", meta("k"), &files).is_err());
-        assert!(files[0].exists() && files[2].exists(), "the upload keeps its parts");
+        assert!(
+            files[0].exists() && files[2].exists(),
+            "the upload keeps its parts"
+        );
         assert!(data_files(&s).is_empty());
         assert!(s.head("b", "k").unwrap().is_none());
     }
