@@ -417,7 +417,11 @@ async fn store(
     };
     meta.data_file = String::new();
     let meta = state.storage.commit(bucket, meta, written.temp)?;
-    let resp = answer(target, bucket, form, &meta);
+    let mut resp = answer(target, bucket, form, &meta);
+    if checked.callback.is_some() && resp.status() == http::StatusCode::NO_CONTENT {
+        // The callback's answer is relayed as the upload's, which a 204 could not carry.
+        *resp.status_mut() = http::StatusCode::OK;
+    }
     match &checked.callback {
         Some(cb) => {
             crate::callback::run(state, cb, bucket, &meta, "PostObject", request_id, resp).await

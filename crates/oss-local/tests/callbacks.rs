@@ -331,3 +331,101 @@ async fn the_object_is_visible_to_head_object_before_the_callback() {
     assert!(seen.1.ends_with("-1\""), "the multipart ETag: {}", seen.1);
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn post_object_and_presigned_urls_call_back_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let c = Creds::user();
+    let (cb_url, seen) = receiver(200, r#"{"Status":"OK"}"#).await;
+    let cb = callback_header(
+        &cb_url,
+        "object=${object}&u=${x:user}",
+        "application/x-www-form-urlencoded",
+    );
+
+    // A PostObject form: `callback`, and its `x:` fields as the variables.
+    let exp = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    let exp = exp
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let policy = STANDARD.encode(
+        serde_json::json!({"expiration": exp, "conditions": [["eq", "$key", "form.txt"]]})
+            .to_string(),
+    );
+    let sig = oss_direct_wire::sign::v1_signature(&c.secret, &policy);
+    let boundary = "b0undary";
+    let mut body = String::new();
+    for (k, v) in [
+        ("key", "form.txt"),
+        ("OSSAccessKeyId", c.ak.as_str()),
+        ("policy", policy.as_str()),
+        ("Signature", sig.as_str()),
+        ("callback", cb.as_str()),
+        ("x:user", "alice"),
+    ] {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nform bytes\r\n--{boundary}--\r\n"));
+    let mut h = http::HeaderMap::new();
+    h.insert(
+        "content-type",
+        format!("multipart/form-data; boundary={boundary}")
+            .parse()
+            .unwrap(),
+    );
+    let r = raw(
+        "POST",
+        &format!("{}/{B}", run.oss_endpoint()),
+        h,
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.text()),
+        (200, r#"{"Status":"OK"}"#.to_string())
+    );
+
+    // A presigned PUT carrying the callback as query parameters.
+    let vars = STANDARD.encode(r#"{"x:user":"bob"}"#);
+    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 60;
+    let signing = oss_direct_wire::sign::SigningCredentials {
+        access_key_id: &c.ak,
+        access_key_secret: &c.secret,
+        security_token: None,
+    };
+    let extra = q(&[("callback", &cb), ("callback-var", &vars)]);
+    let pre = oss_direct_wire::sign::presign_v1(
+        "PUT",
+        Some(B),
+        Some("url.txt"),
+        &extra,
+        &http::HeaderMap::new(),
+        signing,
+        exp,
+    );
+    let r = raw(
+        "PUT",
+        &url(&run, B, Some("url.txt"), &pre),
+        http::HeaderMap::new(),
+        b"url bytes".to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let calls = seen.0.lock().unwrap().clone();
+    let bodies: Vec<String> = calls
+        .iter()
+        .map(|(_, _, b)| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            "object=form.txt&u=alice".to_string(),
+            "object=url.txt&u=bob".into()
+        ]
+    );
+    run.shutdown().await;
+}
