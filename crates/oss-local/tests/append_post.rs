@@ -351,3 +351,43 @@ async fn a_form_of_endless_fields_is_refused_before_its_file() {
     assert_eq!((r.status, r.code()), (400, "InvalidArgument".into()));
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn post_object_redirects_and_forbids_overwrite_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start(dir.path()).await;
+    let c = Creds::user();
+    let p = policy(serde_json::json!([["starts-with", "$key", ""]]), 600);
+    let sig = sign::v1_signature(&c.secret, &p);
+    let mut f = v1_fields(&c, &p, &sig);
+    f.extend([
+        ("key", "r.txt"),
+        ("success_action_redirect", "http://app.example/done"),
+    ]);
+    let (ct, body) = form(&f, b"first");
+    let no_redirects = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects
+        .post(format!("{}/{B}", run.oss_endpoint()))
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        to.starts_with("http://app.example/done?bucket=demo-bucket&key=r.txt&etag="),
+        "{to}"
+    );
+    let mut f = v1_fields(&c, &p, &sig);
+    f.extend([("key", "r.txt"), ("x-oss-forbid-overwrite", "true")]);
+    let r = post(&run, &f, b"second").await;
+    assert_eq!((r.status, r.code()), (409, "FileAlreadyExists".into()));
+    let r = send(&run, Req::new("GET", B, Some("r.txt")), &c, Sig::V4).await;
+    assert_eq!(r.text(), "first");
+    run.shutdown().await;
+}
