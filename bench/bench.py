@@ -152,7 +152,7 @@ def cmd_resume(a):
     if a.client == "oss-direct":
         cmd = [a.cli, "upload", a.file, "--server", a.server, "--endpoint", endpoint, "--key", a.key,
                "--resumable", "--part-size", str(a.part_size), "--concurrency", str(a.concurrency),
-               "--checkpoint-dir", a.store, "--json"]
+               "--checkpoint-dir", a.store, "--state-dir", a.store, "--json"]
     else:
         cmd = [sys.executable, os.path.abspath(__file__), "oss2", a.file, a.key, "--server", a.server,
                "--endpoint", endpoint, "--part-size", str(a.part_size),
@@ -178,7 +178,9 @@ def cmd_resume(a):
     if second.returncode != 0:
         sys.exit(f"resume of {a.client} failed: {second.stderr.strip()[-500:]}")
     time.sleep(0.2)
-    out = json.loads(second.stdout.strip().splitlines()[-1])
+    # The CLI prints one line per file, then a summary line: the file's line is the one with "key".
+    lines = [json.loads(x) for x in second.stdout.strip().splitlines() if x.strip()]
+    out = next((x for x in lines if "key" in x), lines[-1])
     result = {
         "bytes": size, "killed_at_bytes": killed_at, "first_run_sent": first_sent,
         "second_run_sent": proxy.sent - first_sent, "total_sent": proxy.sent,

@@ -73,8 +73,10 @@ done
 for what in original strip strip-2048; do
   file="$WORK/upload-$what.jpg"
   [ "$what" = original ] && file="$WORK/photo.jpg"
-  "$CLI" upload "$file" --server "$SERVER" --key "bench/photo-$what.jpg" --simple --json >"$WORK/u.json"
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"kind":"upload","what":sys.argv[2],"seconds":r["seconds"],"bytes":r["bytes"]}))' \
+  "$CLI" upload "$file" --server "$SERVER" --key "bench/photo-$what.jpg" --simple \
+    --state-dir "$WORK/state-$what" --json >"$WORK/u.json"
+  # One line per file, then a summary line: the file's line is the first.
+  python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(json.dumps({"kind":"upload","what":sys.argv[2],"seconds":r["seconds"],"bytes":r["bytes"]}))' \
     "$WORK/u.json" "$what" >>"$RES"
 done
 "$PB" stages "$WORK/photo.jpg" | sed 's/^{/{"kind":"stages",/' >>"$RES"

@@ -177,7 +177,7 @@ run_client() {
   case "$client" in
     oss-direct)
       timeout "$LIMIT" /usr/bin/time -v -o "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" \
-        --resumable "${common[@]}" --checkpoint-dir "$WORK/checkpoints" --json >"$out" 2>"$WORK/err" || rc=$? ;;
+        --resumable "${common[@]}" --checkpoint-dir "$WORK/checkpoints" --state-dir "$WORK/checkpoints" --json >"$out" 2>"$WORK/err" || rc=$? ;;
     "oss2 (CRC on)")
       timeout "$LIMIT" /usr/bin/time -v -o "$tv" "$PY" "$HELPER" oss2 "$file" "$key" --server "$SERVER" \
         "${common[@]}" --store "$WORK/oss2-store" >"$out" 2>"$WORK/err" || rc=$? ;;
@@ -219,7 +219,7 @@ run_client() {
     record "{\"kind\": \"upload\", \"client\": \"$client\", \"label\": \"$label\", \"error\": true}" ""
   else
     local fields
-    fields="$("$PY" -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(json.dumps({"kind":"upload","client":sys.argv[2],"label":sys.argv[3],"seconds":r["seconds"],"bytes":r["bytes"],"server_cpu_s":float(sys.argv[5])-float(sys.argv[4]),"machine_cpu_s":float(sys.argv[7])-float(sys.argv[6]),"window_s":float(sys.argv[9])-float(sys.argv[8])}))' "$out" "$client" "$label" "$cpu0" "$cpu1" "$all0" "$all1" "$w0" "$w1")"
+    fields="$("$PY" -c 'import json,sys; r=[x for x in map(json.loads, filter(str.strip, open(sys.argv[1]).read().splitlines())) if "seconds" in x][-1]; print(json.dumps({"kind":"upload","client":sys.argv[2],"label":sys.argv[3],"seconds":r["seconds"],"bytes":r["bytes"],"server_cpu_s":float(sys.argv[5])-float(sys.argv[4]),"machine_cpu_s":float(sys.argv[7])-float(sys.argv[6]),"window_s":float(sys.argv[9])-float(sys.argv[8])}))' "$out" "$client" "$label" "$cpu0" "$cpu1" "$all0" "$all1" "$w0" "$w1")"
     record "$fields" "$tv"
     "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-22s %8s: %7.0f MB/s (%.2f s)" % (r["client"], r["label"], r["bytes"]/r["seconds"]/1e6, r["seconds"]))' "$fields"
   fi
@@ -303,7 +303,7 @@ if command -v perf >/dev/null && [ "${BENCH_PERF:-1}" = 1 ]; then
   profile_top "$WORK/perf-oss-local.data" "oss-local receiving the big file from oss2 (CRC off)"
   timeout "$LIMIT" perf record -F 499 -o "$WORK/perf-cli.data" -- "$CLI" upload "$BIG" --server "$SERVER" \
     --key bench/perf-2.bin --resumable --part-size "$PART_SIZE" --concurrency "$CONCURRENCY" \
-    --checkpoint-dir "$WORK/perf-checkpoints" --json >/dev/null 2>&1 || true
+    --checkpoint-dir "$WORK/perf-checkpoints" --state-dir "$WORK/perf-checkpoints" --json >/dev/null 2>&1 || true
   profile_top "$WORK/perf-cli.data" "the oss-direct CLI uploading the big file"
   "$PY" "$HELPER" delete bench/perf-1.bin bench/perf-2.bin --endpoint "$OSS" >/dev/null 2>&1 || true
   rm -f "$WORK"/perf-*.data
