@@ -302,7 +302,8 @@ const UNIMPLEMENTED_HEADER_PREFIXES: &[&str] = &["x-oss-server-side-", "x-oss-wo
 
 /// Headers oss-local implements for some operations only: `Some(false)` where the operation
 /// would store what they ask but oss-local does not implement that there; on operations that
-/// store nothing (reads, listings, UploadPart, ...) OSS ignores them, and so does oss-local.
+/// store nothing they could apply to (reads, listings, UploadPart, UploadPartCopy, ...) OSS
+/// ignores them, and so does oss-local.
 fn implemented_for(op: Op, header: &str) -> Option<bool> {
     let object_writes = matches!(
         op,
@@ -312,7 +313,6 @@ fn implemented_for(op: Op, header: &str) -> Option<bool> {
         || matches!(
             op,
             Op::CompleteMultipartUpload
-                | Op::UploadPartCopy
                 | Op::PutObjectAcl
                 | Op::PutObjectTagging
                 | Op::PutBucket
