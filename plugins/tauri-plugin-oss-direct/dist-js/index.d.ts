@@ -113,6 +113,10 @@ export interface QueueItem {
     note: string | null;
     addedAtMs: number;
     updatedAtMs: number;
+    /** Parts an earlier run had already sent (files stored by this run of the app). */
+    resumedParts: number;
+    /** What the app server said through the upload callback, when it asked for one. */
+    callback: CallbackOutcome | null;
 }
 /** The queue at a glance (this session's files and every unfinished one). */
 export interface QueueSummary {
