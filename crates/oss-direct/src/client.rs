@@ -410,6 +410,7 @@ impl Client {
         crc: &Arc<Mutex<crate::crc64::Crc64Hasher>>,
     ) -> Result<(reqwest::Body, bool)> {
         const CHUNK: usize = 64 * 1024;
+        const FILE_PIECE: usize = 256 * 1024;
         let observe = {
             let attempt = attempt.clone();
             let crc = crc.clone();
@@ -432,17 +433,20 @@ impl Client {
                 (reqwest::Body::wrap_stream(stream), true)
             }
             Body::File { path, len } => {
-                use tokio::io::AsyncReadExt;
-                let file = tokio::fs::File::open(path).await.map_err(|e| {
-                    Error::io(req.op, &format!("cannot open {}", path.display()), e)
-                })?;
-                let stream = tokio_util::io::ReaderStream::with_capacity(file.take(*len), CHUNK)
-                    .map(move |c| {
-                        if let Ok(c) = &c {
-                            observe(c);
-                        }
-                        c
-                    });
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| Error::io(req.op, &format!("cannot open {}", path.display()), e))?
+                    .into_std()
+                    .await;
+                // Read ahead on one blocking thread into a few reused buffers: one copy per
+                // byte, no allocation per piece.
+                let pool = crate::pool::BufferPool::new(FILE_PIECE, 4);
+                let stream = pool.stream_file(file, *len).map(move |c| {
+                    if let Ok(c) = &c {
+                        observe(c);
+                    }
+                    c
+                });
                 (reqwest::Body::wrap_stream(stream), true)
             }
         })

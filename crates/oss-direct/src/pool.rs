@@ -65,24 +65,61 @@ impl BufferPool {
         offset: u64,
         len: usize,
     ) -> std::io::Result<Bytes> {
-        assert!(
-            len <= self.buf_len,
-            "a part is never larger than the part size"
-        );
-        let mut buf = self.take();
+        let pool = self.clone();
         let path = path.to_path_buf();
-        let buf = tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(&path)?;
-            read_exact_at(&file, &mut buf[..len], offset)?;
-            Ok::<_, std::io::Error>(buf)
+        tokio::task::spawn_blocking(move || {
+            pool.read_blocking(&std::fs::File::open(&path)?, offset, len)
         })
         .await
-        .map_err(std::io::Error::other)??;
+        .map_err(std::io::Error::other)?
+    }
+
+    /// [`Self::read_at`] on an open file, on the calling thread (which may block).
+    pub(crate) fn read_blocking(
+        self: &Arc<Self>,
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> std::io::Result<Bytes> {
+        assert!(
+            len <= self.buf_len,
+            "a read is never larger than the buffers"
+        );
+        let mut buf = self.take();
+        read_exact_at(file, &mut buf[..len], offset)?;
         Ok(Bytes::from_owner(Pooled {
             buf,
             len,
             pool: self.clone(),
         }))
+    }
+
+    /// The first `len` bytes of `file` as a stream of pieces of at most the buffer size, read
+    /// ahead by one blocking thread into this pool's buffers (a simple upload's body). A file
+    /// shorter than `len` ends the stream with an `UnexpectedEof` error.
+    pub(crate) fn stream_file(
+        self: &Arc<Self>,
+        file: std::fs::File,
+        len: u64,
+    ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut pos = 0u64;
+            while pos < len {
+                let n = (len - pos).min(pool.buf_len as u64) as usize;
+                let piece = pool.read_blocking(&file, pos, n);
+                let failed = piece.is_err();
+                // A closed channel means the request was dropped: stop reading.
+                if tx.blocking_send(piece).is_err() || failed {
+                    break;
+                }
+                pos += n as u64;
+            }
+        });
+        futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|piece| (piece, rx))
+        })
     }
 
     #[cfg(test)]
@@ -135,6 +172,33 @@ mod tests {
         assert_eq!(&again[..], &data[8192..]);
         let again2 = pool.read_at(&path, 0, 4096).await.unwrap();
         assert!([again.as_ptr(), again2.as_ptr()].contains(&first_ptr));
+    }
+
+    #[tokio::test]
+    async fn a_file_streams_in_pieces_and_a_short_one_ends_in_an_error() {
+        use futures_util::StreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let pool = BufferPool::new(4096, 2);
+        let file = || std::fs::File::open(&path).unwrap();
+
+        let pieces: Vec<Bytes> = pool
+            .stream_file(file(), 9_000)
+            .map(|p| p.unwrap())
+            .collect()
+            .await;
+        assert_eq!(
+            pieces.iter().map(Bytes::len).collect::<Vec<_>>(),
+            [4096, 4096, 808]
+        );
+        assert_eq!(pieces.concat(), &data[..9_000]);
+
+        let got: Vec<_> = pool.stream_file(file(), 12_000).collect().await;
+        assert_eq!(got.len(), 3);
+        let err = got.last().unwrap().as_ref().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
     }
 
     #[tokio::test]
