@@ -7,7 +7,7 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
 command -v tauri-driver >/dev/null || { log "installing tauri-driver"; cargo install tauri-driver --locked --quiet; }
-"$VENV/bin/python" -c "import selenium, pytest" 2>/dev/null || "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check selenium pytest
+"$VENV/bin/python" -c "import selenium, pytest, PIL, oss2" 2>/dev/null || "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check selenium pytest pillow oss2
 
 log "building the app, oss-local and app-token-server"
 cargo build --quiet -p oss-direct-app -p oss-local -p app-token-server

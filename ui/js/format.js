@@ -32,3 +32,13 @@ export class Speed {
 export function when(unixSeconds) {
   return new Date(unixSeconds * 1000).toLocaleString();
 }
+
+// What preparing a photo did, as worth a line ("nothing to change" is not).
+export function photoNote(note) {
+  return !note || note === 'uploaded unchanged (nothing to change)' ? '' : note;
+}
+
+// "1 file", "3 files".
+export function files(n) {
+  return `${n} file${n === 1 ? '' : 's'}`;
+}

@@ -4,7 +4,7 @@
 // network is shown as such: the queue tries again by itself.
 import * as oss from '../oss-direct.js';
 import { $, setText } from '../dom.js';
-import { bytes, duration } from '../format.js';
+import { bytes, duration, files, photoNote } from '../format.js';
 import { state, update } from '../state.js';
 
 const LABELS = {
@@ -76,13 +76,13 @@ function drawRow(li, item, live) {
   const bar = q('.q-bar');
   bar.max = total;
   bar.value = done;
-  const pct = Math.floor((done * 100) / total);
+  // 100 % only once OSS confirmed the whole file (bytes are counted as they are sent).
+  const pct = item.state === 'done' ? 100 : Math.min(99, Math.floor((done * 100) / total));
   bar.dataset.percent = String(pct);
   q('.q-bytes').textContent = item.state === 'done'
     ? `${bytes(item.size)} · CRC-64 ✓`
     : `${bytes(done)} of ${bytes(total)} · ${pct} %`;
-  // What preparing the photo did ("nothing to change" says nothing worth a line).
-  const note = item.note === 'uploaded unchanged (nothing to change)' ? '' : item.note || '';
+  const note = photoNote(item.note);
   q('.q-note').textContent = note;
   q('.q-note').hidden = !note;
   const reason = item.state === 'waiting'
@@ -118,7 +118,7 @@ function renderSummary(sum, items) {
   const bar = $('queue-progress');
   bar.max = sum.bytesTotal || 1;
   bar.value = sum.bytesDone;
-  const parts = [`${sum.done} of ${sum.files - cancelled(items)} files`,
+  const parts = [`${sum.done} of ${files(sum.files - cancelled(items))}`,
     `${bytes(sum.bytesDone)} of ${bytes(sum.bytesTotal)}`];
   if (sum.active) parts.push(`${bytes(sum.bytesPerSecond)}/s`, `ETA ${sum.etaSeconds != null ? duration(sum.etaSeconds) : '…'}`);
   if (sum.waiting) parts.push(`${sum.waiting} waiting for the network`);

@@ -3,7 +3,7 @@
 // queue.js), and the result of a stored file with OSS previews.
 import * as oss from '../oss-direct.js';
 import { $, message, setText, showError } from '../dom.js';
-import { bytes } from '../format.js';
+import { bytes, photoNote } from '../format.js';
 import { state, update } from '../state.js';
 import * as queue from './queue.js';
 
@@ -42,11 +42,11 @@ function renderPick(s) {
   if ((preview.getAttribute('src') || '') !== (s.pickedPreview || '')) preview.src = s.pickedPreview || '';
   preview.hidden = !s.pickedPreview;
   keyHelp(s);
-  setText('photo-note', photoNote(s.settings));
+  setText('photo-note', photoSettingsNote(s.settings));
 }
 
 // What the queue will do to photos, from the settings.
-function photoNote(settings) {
+function photoSettingsNote(settings) {
   if (!settings) return '';
   const size = { large: 'scaled to 2048 px', medium: 'scaled to 1280 px' }[settings.photoSize];
   const what = [settings.stripMetadata !== false ? 'location and camera data removed' : null, size].filter(Boolean);
@@ -73,7 +73,7 @@ function renderResult(s) {
     shownResult = s.result;
     const e = s.result;
     $('result-key').textContent = e.key;
-    $('result-size').textContent = `${bytes(e.bytesDone)} (${e.bytesDone} bytes)` + (e.note ? ` · ${e.note}` : '');
+    $('result-size').textContent = `${bytes(e.bytesDone)} (${e.bytesDone} bytes)` + (photoNote(e.note) ? ` · ${photoNote(e.note)}` : '');
     $('result-etag').textContent = e.etag;
     $('result-crc').textContent = `${e.crc64} ✓ verified` + (e.resumedParts ? ` · resumed with ${e.resumedParts} parts already uploaded` : '');
     const cb = e.callback;
