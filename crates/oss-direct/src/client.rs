@@ -4,6 +4,7 @@
 use crate::credentials::{Credentials, CredentialsProvider};
 use crate::endpoint::{normalize_region, Endpoint};
 use crate::error::{Error, ErrorKind, Result};
+use crate::pool::BufferPool;
 use crate::progress::{AttemptCounter, Tracker};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -81,6 +82,8 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) credentials: Arc<dyn CredentialsProvider>,
     in_flight: Arc<Semaphore>,
+    /// Buffers file bodies are streamed through, shared by all requests of this client.
+    pieces: Arc<BufferPool>,
     /// Server time minus local time, in seconds, learnt from `RequestTimeTooSkewed`.
     clock_offset: AtomicI64,
 }
@@ -99,9 +102,10 @@ impl std::fmt::Debug for Client {
 pub(crate) enum Body {
     Empty,
     Bytes(Bytes),
-    /// `len` bytes of a file from its start, streamed.
+    /// `len` bytes of a file from `offset`, streamed (read again for each attempt).
     File {
         path: PathBuf,
+        offset: u64,
         len: u64,
     },
 }
@@ -233,6 +237,10 @@ impl Client {
         Ok(Self {
             inner: Arc::new(Inner {
                 in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+                pieces: BufferPool::new(
+                    FILE_PIECE,
+                    PIECES_PER_REQUEST * config.max_in_flight.max(1),
+                ),
                 config,
                 endpoint,
                 http,
@@ -328,6 +336,10 @@ impl Client {
                 Err(e) => {
                     attempt.rollback();
                     drop(permit);
+                    // A file that got shorter than its body is not a network failure.
+                    if let Some(changed) = file_got_shorter(req.op, &req.body) {
+                        return Err(changed);
+                    }
                     Error::from_reqwest(req.op, e)
                 }
             };
@@ -410,7 +422,6 @@ impl Client {
         crc: &Arc<Mutex<crate::crc64::Crc64Hasher>>,
     ) -> Result<(reqwest::Body, bool)> {
         const CHUNK: usize = 64 * 1024;
-        const FILE_PIECE: usize = 256 * 1024;
         let observe = {
             let attempt = attempt.clone();
             let crc = crc.clone();
@@ -432,21 +443,25 @@ impl Client {
                 });
                 (reqwest::Body::wrap_stream(stream), true)
             }
-            Body::File { path, len } => {
+            Body::File { path, offset, len } => {
                 let file = tokio::fs::File::open(path)
                     .await
                     .map_err(|e| Error::io(req.op, &format!("cannot open {}", path.display()), e))?
                     .into_std()
                     .await;
-                // Read ahead on one blocking thread into a few reused buffers: one copy per
-                // byte, no allocation per piece.
-                let pool = crate::pool::BufferPool::new(FILE_PIECE, 4);
-                let stream = pool.stream_file(file, *len).map(move |c| {
-                    if let Ok(c) = &c {
-                        observe(c);
-                    }
-                    c
-                });
+                // Read ahead on one blocking thread into the client's reused buffers: one copy
+                // per byte, no allocation per piece, the piece still in the CPU's cache when
+                // its CRC is taken and it is sent.
+                let stream = self
+                    .inner
+                    .pieces
+                    .stream_file(file, *offset, *len)
+                    .map(move |c| {
+                        if let Ok(c) = &c {
+                            observe(c);
+                        }
+                        c
+                    });
                 (reqwest::Body::wrap_stream(stream), true)
             }
         })
@@ -469,6 +484,26 @@ impl Client {
     }
 }
 
+/// Pieces a file body is read in.
+const FILE_PIECE: usize = 256 * 1024;
+/// Pooled pieces kept per request in flight (read ahead, queued, being written).
+const PIECES_PER_REQUEST: usize = 4;
+
+/// `FileChanged` when a file body's file no longer holds the bytes the request announced.
+fn file_got_shorter(op: &'static str, body: &Body) -> Option<Error> {
+    let Body::File { path, offset, len } = body else {
+        return None;
+    };
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    (size < offset + len).then(|| {
+        Error::new(
+            ErrorKind::FileChanged,
+            op,
+            format!("{} got shorter during the upload", path.display()),
+        )
+    })
+}
+
 pub(crate) fn v4_timestamp(t: OffsetDateTime) -> String {
     format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
@@ -485,4 +520,27 @@ async fn sleep_with_jitter(base: Duration) {
     use rand::Rng;
     let jitter = rand::thread_rng().gen_range(0..=base.as_millis() as u64 / 2 + 1);
     tokio::time::sleep(base + Duration::from_millis(jitter)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_shorter_than_its_body_is_file_changed_not_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![7u8; 1000]).unwrap();
+        let body = |offset, len| Body::File {
+            path: path.clone(),
+            offset,
+            len,
+        };
+        assert!(file_got_shorter("UploadPart", &body(500, 500)).is_none());
+        let err = file_got_shorter("UploadPart", &body(600, 500)).expect("shorter");
+        assert_eq!(err.kind(), ErrorKind::FileChanged);
+        std::fs::remove_file(&path).unwrap();
+        assert!(file_got_shorter("PutObject", &body(0, 1)).is_some(), "gone");
+        assert!(file_got_shorter("PutObject", &Body::Bytes(Bytes::new())).is_none());
+    }
 }

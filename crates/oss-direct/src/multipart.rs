@@ -74,16 +74,38 @@ impl Client {
         part_number: u32,
         data: Bytes,
     ) -> Result<UploadedPart> {
-        self.upload_part_tracked(key, upload_id, part_number, data, None)
+        self.upload_part_body(key, upload_id, part_number, Body::Bytes(data), None)
             .await
     }
 
-    pub(crate) async fn upload_part_tracked(
+    /// UploadPart of `len` bytes of a file from `offset`, streamed from the file (read again
+    /// for each attempt), its progress counted by `tracker`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn upload_part_from_file(
         &self,
         key: &str,
         upload_id: &str,
         part_number: u32,
-        data: Bytes,
+        path: &std::path::Path,
+        offset: u64,
+        len: u64,
+        tracker: Option<Arc<Tracker>>,
+    ) -> Result<UploadedPart> {
+        let body = Body::File {
+            path: path.to_path_buf(),
+            offset,
+            len,
+        };
+        self.upload_part_body(key, upload_id, part_number, body, tracker)
+            .await
+    }
+
+    async fn upload_part_body(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: Body,
         tracker: Option<Arc<Tracker>>,
     ) -> Result<UploadedPart> {
         const OP: &str = "UploadPart";
@@ -94,11 +116,11 @@ impl Client {
                 format!("part number {part_number} is outside 1..={MAX_PARTS}"),
             ));
         }
-        let size = data.len() as u64;
+        let size = body.len();
         let mut req = Request::new(OP, Method::PUT, Some(key))
             .query("partNumber", part_number.to_string())
             .query("uploadId", upload_id)
-            .body(Body::Bytes(data));
+            .body(body);
         req.tracker = tracker;
         let resp = self.send(req).await?;
         // The CRC of what was sent is taken while streaming the body: one pass over the bytes.

@@ -168,6 +168,7 @@ impl Client {
             .header("content-type", &content_type)?
             .body(Body::File {
                 path: path.to_path_buf(),
+                offset: 0,
                 len: meta.len(),
             });
         req.tracker = Some(tracker.clone());

@@ -94,20 +94,22 @@ impl BufferPool {
         }))
     }
 
-    /// The first `len` bytes of `file` as a stream of pieces of at most the buffer size, read
-    /// ahead by one blocking thread into this pool's buffers (a simple upload's body). A file
-    /// shorter than `len` ends the stream with an `UnexpectedEof` error.
+    /// `len` bytes of `file` from `offset` as a stream of pieces of at most the buffer size,
+    /// read ahead by one blocking thread into this pool's buffers (a request body). A file
+    /// shorter than `offset + len` ends the stream with an `UnexpectedEof` error.
     pub(crate) fn stream_file(
         self: &Arc<Self>,
         file: std::fs::File,
+        offset: u64,
         len: u64,
     ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         let pool = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut pos = 0u64;
-            while pos < len {
-                let n = (len - pos).min(pool.buf_len as u64) as usize;
+            let end = offset + len;
+            let mut pos = offset;
+            while pos < end {
+                let n = (end - pos).min(pool.buf_len as u64) as usize;
                 let piece = pool.read_blocking(&file, pos, n);
                 let failed = piece.is_err();
                 // A closed channel means the request was dropped: stop reading.
@@ -185,7 +187,7 @@ mod tests {
         let file = || std::fs::File::open(&path).unwrap();
 
         let pieces: Vec<Bytes> = pool
-            .stream_file(file(), 9_000)
+            .stream_file(file(), 0, 9_000)
             .map(|p| p.unwrap())
             .collect()
             .await;
@@ -194,8 +196,14 @@ mod tests {
             [4096, 4096, 808]
         );
         assert_eq!(pieces.concat(), &data[..9_000]);
+        let from_offset: Vec<Bytes> = pool
+            .stream_file(file(), 5_000, 5_000)
+            .map(|p| p.unwrap())
+            .collect()
+            .await;
+        assert_eq!(from_offset.concat(), &data[5_000..]);
 
-        let got: Vec<_> = pool.stream_file(file(), 12_000).collect().await;
+        let got: Vec<_> = pool.stream_file(file(), 0, 12_000).collect().await;
         assert_eq!(got.len(), 3);
         let err = got.last().unwrap().as_ref().unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);

@@ -257,7 +257,8 @@ struct Job<'a> {
     content_type: String,
     concurrency: usize,
     callback: Option<&'a crate::Callback>,
-    /// Part buffers, `concurrency` of them reused across the parts.
+    /// One part-sized buffer, reused to check the parts an earlier run left in OSS (sending
+    /// streams each part from the file instead).
     pool: Arc<BufferPool>,
 }
 
@@ -291,10 +292,7 @@ impl<'a> Job<'a> {
             content_type,
             concurrency: options.concurrency.max(1),
             callback: options.callback.as_ref(),
-            pool: BufferPool::new(
-                part_size.min(stamp.size.max(1)) as usize,
-                options.concurrency.max(1),
-            ),
+            pool: BufferPool::new(part_size.min(stamp.size.max(1)) as usize, 1),
             path,
         })
     }
@@ -401,10 +399,18 @@ impl<'a> Job<'a> {
         stream::iter(missing.iter().copied())
             .map(|n| async move {
                 let offset = (n as u64 - 1) * self.part_size;
-                let data = read_part(&self.pool, &self.path, offset, self.part_len(n)).await?;
+                let (path, len) = (&self.path, self.part_len(n));
                 let part = self
                     .client
-                    .upload_part_tracked(self.key, upload_id, n, data, Some(tracker.clone()))
+                    .upload_part_from_file(
+                        self.key,
+                        upload_id,
+                        n,
+                        path,
+                        offset,
+                        len,
+                        Some(tracker.clone()),
+                    )
                     .await?;
                 tracker.part_done();
                 Ok::<_, Error>(part)
