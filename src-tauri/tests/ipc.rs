@@ -774,10 +774,12 @@ fn several_files_upload_side_by_side_with_pause_resume_and_cancel() {
         "no local path to the webview"
     );
 
-    // Three at once (the jobs setting), side by side.
+    // Three at once (the jobs setting), side by side, never more.
     wait_for("three files uploading at once", 30, || {
         let s = app.states();
-        (s.iter().filter(|s| *s == "uploading").count() == 3).then_some(())
+        let uploading = s.iter().filter(|s| *s == "uploading").count();
+        assert!(uploading <= 3, "{s:?}");
+        (uploading == 3).then_some(())
     });
     let ids: Vec<i64> = app
         .queue()

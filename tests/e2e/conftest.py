@@ -114,6 +114,7 @@ def driver_server(stack):
     port = free_port()
     native = free_port()
     p = stack.spawn(["tauri-driver", "--port", str(port), "--native-port", str(native)], env=env)
+    os.environ["E2E_APP_LOG"] = str(stack.work / "tauri-driver.log")  # the app's stderr too
     wait_until(lambda: socket.create_connection(("127.0.0.1", port), 1), what="tauri-driver")
     yield f"http://127.0.0.1:{port}"
     p.terminate()

@@ -139,10 +139,16 @@ async function refreshSummary() {
   try { update({ summary: await oss.queueSummary() }); } catch { /* keep the last */ }
 }
 
-/** Lists the queue again (on start, and when the queue was opened again). */
+/** Lists the queue again (on start, and when the queue was opened again). A file's message
+ * may arrive while the list is on its way: the fresher of the two wins. */
 export async function reload() {
   try {
-    const queue = await oss.queueList();
+    const listed = await oss.queueList();
+    const known = new Map(state.queue.map((i) => [i.id, i]));
+    const queue = listed.map((i) => {
+      const k = known.get(i.id);
+      return k && k.updatedAtMs > i.updatedAtMs ? k : i;
+    });
     update({ queue });
   } catch (err) { update({ uploadError: err }); }
   refreshSummary();
@@ -156,6 +162,7 @@ function onMessage(m) {
   }
   const f = m.file;
   const before = state.queue.find((i) => i.id === f.id);
+  if (before && before.updatedAtMs > f.updatedAtMs) return; // an older message
   const queue = before ? state.queue.map((i) => (i.id === f.id ? f : i)) : [...state.queue, f];
   update({ queue });
   if (f.state === 'done' && before?.state !== 'done') onDone(f, false);
