@@ -204,3 +204,48 @@ fn migrate_one(tx: &rusqlite::Transaction<'_>, e: &HistoryEntry) -> rusqlite::Re
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str) -> Record {
+        Record {
+            ui_id: None,
+            name: name.into(),
+            source: format!("content://media/{name}"),
+            bucket: "b".into(),
+        }
+    }
+
+    #[test]
+    fn an_upload_is_found_by_the_ui_id_or_the_queue_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Records::open(&dir.path().join("q.sqlite")).unwrap();
+        r.record(1, Some("u1"), &record("a.jpg")).unwrap();
+        r.record(2, None, &record("b.jpg")).unwrap();
+        assert_eq!(r.resolve("u1").unwrap(), Some(1));
+        assert_eq!(r.resolve("2").unwrap(), Some(2));
+        assert_eq!(r.resolve("nope").unwrap(), None);
+        // The UI's id moves to the file it names now; details are kept per file.
+        r.record(2, Some("u1"), &record("b.jpg")).unwrap();
+        assert_eq!(r.resolve("u1").unwrap(), Some(2));
+        assert_eq!(r.get(1).unwrap().unwrap().ui_id, None);
+        let b = r.get(2).unwrap().unwrap();
+        assert_eq!((b.name.as_str(), b.ui_id.as_deref()), ("b.jpg", Some("u1")));
+        // Recording again without an id keeps the one it has.
+        r.record(2, None, &record("b.jpg")).unwrap();
+        assert_eq!(r.resolve("u1").unwrap(), Some(2));
+        assert_eq!(r.all().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn no_history_file_is_nothing_to_move() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Records::open(&dir.path().join("q.sqlite")).unwrap();
+        assert_eq!(
+            r.migrate_history(&dir.path().join("history.json")).unwrap(),
+            0
+        );
+    }
+}
