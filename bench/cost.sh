@@ -5,7 +5,8 @@
 # One random file (COST_MIB, default 512 MiB) on /dev/shm is uploaded to a release oss-local
 # (data on /dev/shm) by: one presigned `curl -T` PUT (the floor: the bytes sent and nothing else),
 # and the release CLI (`oss-direct upload --resumable`, concurrency COST_CONCURRENCY = 5, the app's
-# default) with 8 MiB parts and with the app's default 1 MiB parts. The rows are interleaved and
+# default) with 8 MiB parts and with the app's default 1 MiB parts, and as one PutObject (`--simple`,
+# what the app's Auto mode does below 4 MiB, i.e. for most photos). The rows are interleaved and
 # repeated COST_ROUNDS times (default 3); each figure is the median. Per row: the client's CPU
 # seconds per GiB (user + system, /usr/bin/time -v), its peak RSS, oss-local's CPU seconds per GiB
 # received (/proc/<pid>/stat), MB/s. Then a COST_FLAT_GIB (default 4) GiB upload with 8 MiB parts,
@@ -85,6 +86,9 @@ one() {
   c0="$(oss_cpu)"; t0="$(date +%s.%N)"
   if [ "$part" = 0 ]; then
     /usr/bin/time -v -o "$tv" curl -sS -f -o /dev/null -T "$file" "$url" >"$out" 2>&1 || rc=$?
+  elif [ "$part" = simple ]; then
+    /usr/bin/time -v -o "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" --simple \
+      --state-dir "$WORK/cp" --json >"$out" 2>&1 || rc=$?
   else
     /usr/bin/time -v -o "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" --resumable \
       --part-size "$part" --concurrency "$CONC" --checkpoint-dir "$WORK/cp" --state-dir "$WORK/cp" --json >"$out" 2>&1 || rc=$?
@@ -113,6 +117,7 @@ for r in $(seq 1 "$ROUNDS"); do
   one "curl -T (one presigned PUT)" 0 "$FILE" "bench/cost-curl-$r.bin"
   one "oss-direct, 8 MiB parts" $((8 << 20)) "$FILE" "bench/cost-8-$r.bin"
   one "oss-direct, 1 MiB parts" $((1 << 20)) "$FILE" "bench/cost-1-$r.bin"
+  one "oss-direct, one PutObject (--simple)" simple "$FILE" "bench/cost-s-$r.bin"
 done
 
 # RSS over a long upload: the CLI's VmRSS every 0.2 s.

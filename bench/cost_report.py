@@ -8,7 +8,7 @@ import statistics
 import sys
 
 CURL = "curl -T (one presigned PUT)"
-ROWS = [CURL, "oss-direct, 8 MiB parts", "oss-direct, 1 MiB parts"]
+ROWS = [CURL, "oss-direct, 8 MiB parts", "oss-direct, 1 MiB parts", "oss-direct, one PutObject (--simple)"]
 PART_MIB = {"oss-direct, 8 MiB parts": 8, "oss-direct, 1 MiB parts": 1}
 
 
