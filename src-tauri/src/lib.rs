@@ -51,5 +51,20 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .try_init();
-    run_app(tauri::Builder::default()).run(|_, _| {});
+    run_app(tauri::Builder::default()).run(|app, event| {
+        // Back in front (or resumed on a phone): files waiting for the network try now rather
+        // than at the end of their backoff.
+        let back = matches!(
+            event,
+            tauri::RunEvent::Resumed
+                | tauri::RunEvent::WindowEvent {
+                    event: tauri::WindowEvent::Focused(true),
+                    ..
+                }
+        );
+        if back {
+            use tauri_plugin_oss_direct::OssDirectExt;
+            app.oss_direct().network_changed();
+        }
+    });
 }

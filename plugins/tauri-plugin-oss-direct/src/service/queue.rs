@@ -288,8 +288,20 @@ impl OssDirect {
 
     /// Adds picked files (handles from the picker) to the queue, each under its key (default:
     /// the suggested one). Every handle and key is checked before any file is added.
+    /// While the App server cannot be reached (the app started offline), the files are added to
+    /// the queue opened at start and upload once the background connection succeeds.
     pub async fn enqueue(&self, files: Vec<crate::models::EnqueueFile>) -> Result<Vec<QueueItem>> {
-        let queue = self.running_queue().await?;
+        let queue = match self.running_queue().await {
+            Ok(q) => q,
+            Err(Error::Oss(e)) if oss_direct::queue::is_transient(&e) => {
+                let Some(q) = self.queue_now() else {
+                    return Err(Error::Oss(e));
+                };
+                tracing::info!(error = %e, "files queued until the App server answers");
+                q
+            }
+            Err(e) => return Err(e),
+        };
         let settings = self.settings();
         let mut checked = Vec::new();
         for f in files {
@@ -546,7 +558,7 @@ async fn relay(
         };
         match event {
             QueueEvent::File { file } => {
-                if file.state == FileState::Done {
+                if matches!(file.state, FileState::Done | FileState::Cancelled) {
                     drop_cache_copy(&file.source, &cache);
                 }
                 let name = records
@@ -584,7 +596,7 @@ async fn relay(
     }
 }
 
-/// Removes the cache copy of a picked file once it is stored (only files in the cache's
+/// Removes the cache copy of a picked file once it is stored or cancelled (only files in the cache's
 /// `picked/` folder: an original is never touched).
 fn drop_cache_copy(source: &Path, cache: &Path) {
     if source.starts_with(cache.join("picked")) {
