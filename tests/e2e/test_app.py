@@ -416,7 +416,7 @@ def test_five_images_at_once_then_killed_mid_queue_and_finished_after_a_restart(
         # (at least two seen mid-way at the same moment: a loaded machine may finish one early)
         wait_until(lambda: sum(row_state(d, n) == "uploading" and 0 < percent(d, n) < 100 for n in names) >= 2,
                    what="files progressing side by side")
-        assert sum(row_state(d, n) == "uploading" for n in names) == 3, "jobs = 3: three at a time"
+        assert sum(row_state(d, n) == "uploading" for n in names) <= 3, "jobs = 3: never more than three at a time"
         assert "location" in row(d, names[0]).find_element(By.CSS_SELECTOR, ".q-note").text
         d.set_window_size(1024, 900)
         d.execute_script("window.scrollTo(0, 0)")
