@@ -51,25 +51,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$BIN" --demo --listen 127.0.0.1:0 --sts-listen 127.0.0.1:0 \
-  --data-dir "$WORK/data" --ready-file "$WORK/ready.json" >"$WORK/stdout" 2>"$WORK/stderr" &
-PID=$!
-for _ in $(seq 1 300); do
-  [ -s "$WORK/ready.json" ] && break
-  if ! kill -0 "$PID" 2>/dev/null; then
-    echo "oss-local exited before it was ready:" >&2
-    cat "$WORK/stderr" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-[ -s "$WORK/ready.json" ] || { echo "oss-local did not become ready in 30 s" >&2; exit 1; }
+start_oss_local "$BIN" --demo || exit 1
+PID=$OSS_LOCAL_PID
 
-ready() { "$VENV/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$WORK/ready.json" "$1"; }
-OSS_LOCAL_ENDPOINT="$(ready oss_endpoint)"
-OSS_LOCAL_STS_ENDPOINT="$(ready sts_endpoint)"
-OSS_LOCAL_REGION="$(ready region)"
-OSS_LOCAL_ADMIN_TOKEN="$(ready admin_token)"  # the faults route's secret
+OSS_LOCAL_ENDPOINT="$(ready_value oss_endpoint)"
+OSS_LOCAL_STS_ENDPOINT="$(ready_value sts_endpoint)"
+OSS_LOCAL_REGION="$(ready_value region)"
+OSS_LOCAL_ADMIN_TOKEN="$(ready_value admin_token)"  # the faults route's secret
 export OSS_LOCAL_ENDPOINT OSS_LOCAL_STS_ENDPOINT OSS_LOCAL_REGION OSS_LOCAL_ADMIN_TOKEN
 log "oss-local at $OSS_LOCAL_ENDPOINT (STS $OSS_LOCAL_STS_ENDPOINT, region $OSS_LOCAL_REGION)"
 

@@ -35,3 +35,28 @@ apt_install() {
 SYSTEM_PACKAGES=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libgtk-3-dev
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev xvfb webkit2gtk-driver xdotool
   imagemagick python3 python3-venv)
+
+# Starts `$1` (an oss-local binary) with the rest as its arguments on free loopback ports, its
+# data, ready file and output in the folder $WORK, and waits up to 30 s for it to be ready. Sets
+# OSS_LOCAL_PID; `ready_value KEY` then reads a field of its ready file (endpoints, region...).
+start_oss_local() {
+  local bin="$1"
+  shift
+  "$bin" "$@" --listen 127.0.0.1:0 --sts-listen 127.0.0.1:0 --data-dir "$WORK/data" \
+    --ready-file "$WORK/ready.json" >"$WORK/stdout" 2>"$WORK/stderr" &
+  OSS_LOCAL_PID=$!
+  for _ in $(seq 1 300); do
+    [ -s "$WORK/ready.json" ] && return 0
+    if ! kill -0 "$OSS_LOCAL_PID" 2>/dev/null; then
+      echo "oss-local exited before it was ready:" >&2
+      cat "$WORK/stderr" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "oss-local did not become ready in 30 s" >&2
+  return 1
+}
+ready_value() {
+  python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$WORK/ready.json" "$1"
+}

@@ -58,22 +58,10 @@ tar -xzf "$SDIST" -C "$WORK"
 SRC="$WORK/oss2-$OSS2_VERSION"
 cp "$SUITE_DIR/conftest.py" "$SUITE_DIR/expected-failures.txt" "$SRC/tests/"
 
-"$BIN" --config "$SUITE_DIR/oss-local.json" --listen 127.0.0.1:0 --sts-listen 127.0.0.1:0 \
-  --data-dir "$WORK/data" --ready-file "$WORK/ready.json" >"$WORK/stdout" 2>"$WORK/stderr" &
-PID=$!
-for _ in $(seq 1 300); do
-  [ -s "$WORK/ready.json" ] && break
-  if ! kill -0 "$PID" 2>/dev/null; then
-    echo "oss-local exited before it was ready:" >&2
-    cat "$WORK/stderr" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-[ -s "$WORK/ready.json" ] || { echo "oss-local did not become ready in 30 s" >&2; exit 1; }
-ready() { "$VENV/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$WORK/ready.json" "$1"; }
+start_oss_local "$BIN" --config "$SUITE_DIR/oss-local.json" || exit 1
+PID=$OSS_LOCAL_PID
 conf() { "$VENV/bin/python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$SUITE_DIR/oss-local.json" "$1"; }
-export OSS_LOCAL_ENDPOINT="$(ready oss_endpoint)" OSS_LOCAL_REGION="$(ready region)"
+export OSS_LOCAL_ENDPOINT="$(ready_value oss_endpoint)" OSS_LOCAL_REGION="$(ready_value region)"
 export OSS_LOCAL_SUITE_KEY_ID="$(conf "d['users'][0]['access_key_id']")"
 export OSS_LOCAL_SUITE_KEY_SECRET="$(conf "d['users'][0]['access_key_secret']")"
 export OSS_LOCAL_SUITE_ROLE_ARN="$(conf "d['roles'][0]['arn']")"
