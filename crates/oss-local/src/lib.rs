@@ -21,6 +21,7 @@ mod admin;
 mod append;
 mod auth;
 mod body;
+mod body_md5;
 mod bucket;
 mod callback;
 mod config;

@@ -5,11 +5,12 @@
 //! the folder. Every file is written to a temporary file, synced, then renamed into place.
 
 use crate::body::RequestBody;
+use crate::body_md5::BodyMd5;
 use crate::xml::OssError;
 use bytes::Bytes;
-use md5::{Digest, Md5};
 use oss_direct::crc64::Crc64Hasher;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -225,11 +226,11 @@ impl Storage {
         let (md5_tx, mut md5_rx) = tokio::sync::mpsc::channel::<Batch>(4);
         let (write_tx, mut write_rx) = tokio::sync::mpsc::channel::<Batch>(4);
         let md5_job = tokio::task::spawn_blocking(move || {
-            let mut h = Md5::new();
+            let mut h = BodyMd5::new();
             while let Some(batch) = md5_rx.blocking_recv() {
                 batch.iter().for_each(|c| h.update(c));
             }
-            <[u8; 16]>::from(h.finalize())
+            h.finish()
         });
         let write_job = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64)> {
             let mut crc = Crc64Hasher::new();
@@ -274,7 +275,7 @@ impl Storage {
             file.seek(std::io::SeekFrom::Start(start))?;
             let mut src = file.take(len);
             let mut out = std::io::BufWriter::with_capacity(1024 * 1024, temp.reopen()?);
-            let (mut md5, mut crc) = (Md5::new(), Crc64Hasher::new());
+            let (mut md5, mut crc) = (BodyMd5::new(), Crc64Hasher::new());
             let mut buf = vec![0u8; 256 * 1024];
             let mut size = 0u64;
             loop {
@@ -293,7 +294,7 @@ impl Storage {
             Ok(Written {
                 temp,
                 size,
-                md5: md5.finalize().into(),
+                md5: md5.finish(),
                 crc64: crc.finish(),
             })
         })
