@@ -109,7 +109,8 @@ def main():
           f"{crc.get('crc64_hot_median', 0):.1f} GB/s on a 256 KiB piece in the CPU's cache (what an upload "
           f"does: the CRC of each piece right after reading it), {crc['crc64_checksum_median']:.1f} GB/s "
           f"streaming a {crc['buffer_mib']} MiB buffer from memory (memory copy of it: "
-          f"{crc['memcpy_median']:.1f} GB/s), against MD5 (`md-5`, `asm`) {crc['md5_median']:.2f} GB/s. "
+          f"{crc['memcpy_median']:.1f} GB/s), against MD5 {crc.get('md5_openssl_median', 0):.2f} GB/s with OpenSSL (what oss-local "
+          f"uses) and {crc['md5_median']:.2f} GB/s with `md-5` (`asm`). "
           "On aarch64 (the phone) `crc-fast` uses its own PMULL kernels; not measured on this x86-64 "
           "machine. CRC combination is `crc-fast`'s.")
 

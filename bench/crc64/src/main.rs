@@ -11,8 +11,8 @@
 //! - `crc64_hot`: `crc64::checksum` over one 256 KiB piece of the buffer again and again (the
 //!   same number of bytes in all): the kernel's own speed with the data in the CPU's cache, as
 //!   in an upload, which takes the CRC of each piece right after reading it from the file,
-//! - `md5`: MD5 (`md-5` with its `asm` feature, as oss-local hashes every body it receives for
-//!   the ETag), for scale.
+//! - `md5`: MD5 (`md-5` with its `asm` feature) and `md5_openssl`: OpenSSL's MD5, which
+//!   oss-local uses for every body it receives (the ETag; `md-5` is its fallback), for scale.
 
 use crc::{Crc, Table, CRC_64_XZ};
 use oss_direct::crc64::{checksum, Crc64Hasher};
@@ -83,6 +83,10 @@ fn main() {
         use md5::Digest;
         black_box(md5::Md5::digest(black_box(&src)));
     });
+    let md5_openssl = measure(len, rounds, || {
+        let digest = openssl::hash::MessageDigest::md5();
+        black_box(openssl::hash::hash(digest, black_box(&src)).expect("OpenSSL MD5"));
+    });
 
     println!(
         "{{\"buffer_mib\":{mib},\"rounds\":{rounds},\
@@ -91,7 +95,21 @@ fn main() {
          \"crc64_hasher_1mib_best\":{:.3},\"crc64_hasher_1mib_median\":{:.3},\
          \"crc64_hot_best\":{:.3},\"crc64_hot_median\":{:.3},\
          \"crc_table16_best\":{:.3},\"crc_table16_median\":{:.3},\
-         \"md5_best\":{:.3},\"md5_median\":{:.3}}}",
-        memcpy.0, memcpy.1, crc.0, crc.1, hasher.0, hasher.1, hot.0, hot.1, t16.0, t16.1, md5.0, md5.1
+         \"md5_best\":{:.3},\"md5_median\":{:.3},\
+         \"md5_openssl_best\":{:.3},\"md5_openssl_median\":{:.3}}}",
+        memcpy.0,
+        memcpy.1,
+        crc.0,
+        crc.1,
+        hasher.0,
+        hasher.1,
+        hot.0,
+        hot.1,
+        t16.0,
+        t16.1,
+        md5.0,
+        md5.1,
+        md5_openssl.0,
+        md5_openssl.1
     );
 }
