@@ -38,8 +38,12 @@ fn measure(bytes: usize, rounds: usize, mut f: impl FnMut()) -> (f64, f64) {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let mib: usize = args.next().map_or(256, |a| a.parse().expect("MiB: a number"));
-    let rounds: usize = args.next().map_or(5, |a| a.parse().expect("rounds: a number"));
+    let mib: usize = args
+        .next()
+        .map_or(256, |a| a.parse().expect("MiB: a number"));
+    let rounds: usize = args
+        .next()
+        .map_or(5, |a| a.parse().expect("rounds: a number"));
     assert!(rounds > 0);
     let len = mib * 1024 * 1024;
 
@@ -77,7 +81,9 @@ fn main() {
     });
     let table16: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_XZ);
     let mut sliced = 0;
-    let t16 = measure(len, rounds, || sliced = black_box(table16.checksum(black_box(&src))));
+    let t16 = measure(len, rounds, || {
+        sliced = black_box(table16.checksum(black_box(&src)))
+    });
     assert_eq!(whole, sliced, "slice-by-16 gives the same CRC");
     let md5 = measure(len, rounds, || {
         use md5::Digest;
