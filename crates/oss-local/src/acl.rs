@@ -2,45 +2,12 @@
 //! may also have `default`, the bucket's), GetObjectAcl / PutObjectAcl, and what an anonymous
 //! request may do under each.
 
+/// The canned ACL type (named here by the stored metadata).
+pub(crate) use crate::context::Acl;
+use crate::context::{Call, Resp, State};
 use crate::list::xml_response;
-use crate::oss::Op;
-use crate::server::{Resp, State};
+use crate::op::Op;
 use crate::xml::{OssError, XmlWriter};
-use serde::{Deserialize, Serialize};
-
-/// A canned ACL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Acl {
-    /// Signed requests only.
-    #[default]
-    Private,
-    /// Anyone may read.
-    PublicRead,
-    /// Anyone may read and write.
-    PublicReadWrite,
-}
-
-impl Acl {
-    /// The canned name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Acl::Private => "private",
-            Acl::PublicRead => "public-read",
-            Acl::PublicReadWrite => "public-read-write",
-        }
-    }
-
-    /// Parses a canned name (`default` is not one: see [`object_acl`]).
-    pub fn parse(s: &str) -> Option<Acl> {
-        match s {
-            "private" => Some(Acl::Private),
-            "public-read" => Some(Acl::PublicRead),
-            "public-read-write" => Some(Acl::PublicReadWrite),
-            _ => None,
-        }
-    }
-}
 
 fn bad_acl(header: &str) -> OssError {
     OssError::invalid_argument("no such bucket access control exists").with("ArgumentName", header)
@@ -105,7 +72,8 @@ pub(crate) fn anonymous_may(op: Op, acl: Acl) -> bool {
 }
 
 /// GetObjectAcl.
-pub(crate) fn get_object_acl(state: &State, bucket: &str, key: &str) -> Result<Resp, OssError> {
+pub(crate) fn get_object_acl(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, bucket, key) = (c.state, c.bucket, c.key);
     let meta = state
         .storage
         .head(bucket, key)?
@@ -121,12 +89,8 @@ pub(crate) fn get_object_acl(state: &State, bucket: &str, key: &str) -> Result<R
 }
 
 /// PutObjectAcl (`x-oss-object-acl`).
-pub(crate) fn put_object_acl(
-    state: &State,
-    parts: &http::request::Parts,
-    bucket: &str,
-    key: &str,
-) -> Result<Resp, OssError> {
+pub(crate) fn put_object_acl(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, parts, bucket, key) = (c.state, c.parts, c.bucket, c.key);
     let acl = object_acl(&parts.headers)?
         .ok_or_else(|| OssError::invalid_argument("The x-oss-object-acl header is missing."))?;
     state.storage.update_meta(bucket, key, |m| m.acl = acl)?;

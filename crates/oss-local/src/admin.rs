@@ -8,8 +8,8 @@
 //! send a custom header cross-site without a CORS preflight, which this route never grants.
 
 use crate::body::RequestBody;
+use crate::context::{Resp, State};
 use crate::faults::FaultSpec;
-use crate::server::{Resp, State};
 use axum::body::Body;
 use http::{Method, Response, StatusCode};
 use std::net::SocketAddr;

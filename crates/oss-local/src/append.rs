@@ -4,11 +4,11 @@
 //! (oss-local keeps one file per object), so an append costs the object's size in disk writes.
 
 use crate::body::RequestBody;
+use crate::context::Call;
+use crate::context::Resp;
 use crate::object::{
     check_length, check_md5, content_type, stored_headers, user_meta, WriteOptions,
 };
-use crate::oss::Call;
-use crate::server::Resp;
 use crate::storage::{now_secs, ObjectMeta};
 use crate::xml::OssError;
 use axum::body::Body;

@@ -1,10 +1,10 @@
 //! Verifies OSS request signatures (V1 header, V1 presigned URL, V4 header, V4 presigned URL),
 //! the request time, and the AccessKey / security token, and says who is asking.
 
-use crate::server::State;
+use crate::context::{Principal, State};
 use crate::token::TokenError;
 use crate::xml::OssError;
-use oss_direct_wire::policy::{allowed_by_all_in, Context, Policy};
+use oss_direct_wire::policy::Policy;
 use oss_direct_wire::sign::{
     v1_signature, v1_string_to_sign, v4_canonical_request, v4_scope, v4_signature,
     v4_string_to_sign, SignableRequest,
@@ -12,40 +12,6 @@ use oss_direct_wire::sign::{
 use std::sync::Arc;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
-
-/// Who signed a request.
-#[derive(Debug, Clone)]
-pub(crate) enum Principal {
-    /// No signature at all.
-    Anonymous,
-    /// A RAM user's long-term key.
-    User { policy: Arc<Policy> },
-    /// Temporary credentials from `AssumeRole`.
-    Session {
-        role_policy: Arc<Policy>,
-        session_policy: Option<Arc<Policy>>,
-    },
-}
-
-impl Principal {
-    /// Whether the principal's policies allow `action` on `resource` in context `ctx`.
-    pub fn allows(&self, action: &str, resource: &str, ctx: &Context) -> bool {
-        match self {
-            Principal::Anonymous => false,
-            Principal::User { policy } => allowed_by_all_in(&[policy], action, resource, ctx),
-            Principal::Session {
-                role_policy,
-                session_policy,
-            } => {
-                let mut layers: Vec<&Policy> = vec![role_policy];
-                if let Some(s) = session_policy {
-                    layers.push(s);
-                }
-                allowed_by_all_in(&layers, action, resource, ctx)
-            }
-        }
-    }
-}
 
 /// Compares two byte strings in time independent of where they differ.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

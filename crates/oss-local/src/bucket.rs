@@ -1,10 +1,10 @@
 //! Bucket-level reads: GetBucketInfo (`?bucketInfo`) and GetBucketLocation (`?location`), so
 //! clients can check a bucket and its region.
 
-use crate::acl::Acl;
 use crate::auth::iso8601;
+use crate::context::Acl;
+use crate::context::{Call, Resp, State};
 use crate::list::xml_response;
-use crate::server::{Resp, State};
 use crate::xml::{OssError, XmlWriter};
 
 fn creation_date(state: &State, bucket: &str) -> String {
@@ -21,7 +21,9 @@ fn creation_date(state: &State, bucket: &str) -> String {
     iso8601(t)
 }
 
-pub(crate) fn info(state: &State, bucket: &str, acl: Acl) -> Result<Resp, OssError> {
+/// GetBucketInfo.
+pub(crate) fn info(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, bucket, acl) = (c.state, c.bucket, c.acl);
     let region = &state.opts.region;
     let mut w = XmlWriter::new("BucketInfo");
     w.open("Bucket");
@@ -46,7 +48,9 @@ pub(crate) fn info(state: &State, bucket: &str, acl: Acl) -> Result<Resp, OssErr
     Ok(xml_response(w.finish()))
 }
 
-pub(crate) fn location(state: &State) -> Result<Resp, OssError> {
+/// GetBucketLocation.
+pub(crate) fn location(c: &Call<'_>) -> Result<Resp, OssError> {
+    let state = c.state;
     let mut w = XmlWriter::new("LocationConstraint");
     w.out_text(&format!("oss-{}", state.opts.region));
     Ok(xml_response(w.finish()))
@@ -99,11 +103,10 @@ fn check_create_config(body: &[u8]) -> Result<(), OssError> {
 /// PutBucket: makes the bucket (`x-oss-acl`, a `CreateBucketConfiguration` body). Creating a
 /// bucket that exists (one account owns them all) changes nothing and answers 200.
 pub(crate) async fn put_bucket(
-    state: &State,
-    parts: &http::request::Parts,
-    bucket: &str,
+    c: &Call<'_>,
     body: &mut crate::body::RequestBody,
 ) -> Result<Resp, OssError> {
+    let (state, parts, bucket) = (c.state, c.parts, c.bucket);
     if !crate::valid_bucket_name(bucket) {
         return Err(OssError::new(
             400,
@@ -134,15 +137,16 @@ fn empty(status: u16) -> http::response::Builder {
 }
 
 /// DeleteBucket: an empty bucket only (`BucketNotEmpty` otherwise).
-pub(crate) fn delete_bucket(state: &State, bucket: &str) -> Result<Resp, OssError> {
-    state.storage.delete_bucket(bucket)?;
+pub(crate) fn delete_bucket(c: &Call<'_>) -> Result<Resp, OssError> {
+    c.state.storage.delete_bucket(c.bucket)?;
     Ok(empty(204)
         .body(axum::body::Body::empty())
         .expect("valid response"))
 }
 
 /// GetBucketAcl.
-pub(crate) fn get_acl(state: &State, acl: Acl) -> Result<Resp, OssError> {
+pub(crate) fn get_acl(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, acl) = (c.state, c.acl);
     let mut w = XmlWriter::new("AccessControlPolicy");
     w.open("Owner");
     w.elem("ID", &state.opts.account_id);
@@ -154,11 +158,8 @@ pub(crate) fn get_acl(state: &State, acl: Acl) -> Result<Resp, OssError> {
 }
 
 /// PutBucketAcl (`x-oss-acl`).
-pub(crate) fn put_acl(
-    state: &State,
-    parts: &http::request::Parts,
-    bucket: &str,
-) -> Result<Resp, OssError> {
+pub(crate) fn put_acl(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, parts, bucket) = (c.state, c.parts, c.bucket);
     if crate::object::header(&parts.headers, "x-oss-acl").is_none() {
         return Err(OssError::invalid_argument(
             "The x-oss-acl header is missing.",
@@ -179,7 +180,8 @@ pub(crate) fn put_acl(
 
 /// ListBuckets (GetService): `prefix`, `marker`, `max-keys`. Each bucket's endpoint is the one
 /// the request came to (this oss-local), so a client that follows it stays here.
-pub(crate) fn list_buckets(state: &State, target: &crate::oss::Target) -> Result<Resp, OssError> {
+pub(crate) fn list_buckets(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, target) = (c.state, c.target);
     let prefix = target.param("prefix").unwrap_or("");
     let marker = target.param("marker").unwrap_or("");
     let max: usize = match target.param("max-keys") {

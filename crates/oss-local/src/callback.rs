@@ -7,72 +7,17 @@
 //! The key pair is made on first use and kept in the data dir; its public half is served at
 //! `GET /-/callback-public-key.pem` on the OSS port.
 
+use crate::context::{Call, Resp, State};
 use crate::object::header;
-use crate::server::{Resp, State};
-use crate::storage::{write_atomic, ObjectMeta};
+use crate::storage::ObjectMeta;
 use crate::xml::OssError;
 use axum::body::Body;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
-use rsa::RsaPrivateKey;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// The path of the public key on the OSS port.
 pub(crate) const PUBLIC_KEY_PATH: &str = "/-/callback-public-key.pem";
-
-/// The signing key, loaded or made on first use.
-pub(crate) struct CallbackKey {
-    path: PathBuf,
-    tmp: PathBuf,
-    key: Mutex<Option<RsaPrivateKey>>,
-}
-
-impl CallbackKey {
-    pub fn new(data_dir: &Path, tmp: PathBuf) -> Self {
-        Self {
-            path: data_dir.join("callback-key.pem"),
-            tmp,
-            key: Mutex::new(None),
-        }
-    }
-
-    fn get(&self) -> Result<RsaPrivateKey, OssError> {
-        let mut k = self.key.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(key) = k.as_ref() {
-            return Ok(key.clone());
-        }
-        let key = match std::fs::read_to_string(&self.path) {
-            Ok(pem) => RsaPrivateKey::from_pkcs8_pem(&pem).map_err(OssError::internal)?,
-            Err(_) => {
-                let key = RsaPrivateKey::new(&mut rand::thread_rng(), 1024)
-                    .map_err(OssError::internal)?;
-                let pem = key
-                    .to_pkcs8_pem(LineEnding::LF)
-                    .map_err(OssError::internal)?;
-                write_atomic(&self.tmp, &self.path, pem.as_bytes())?;
-                key
-            }
-        };
-        *k = Some(key.clone());
-        Ok(key)
-    }
-
-    /// The public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
-    pub fn public_pem(&self) -> Result<String, OssError> {
-        self.get()?
-            .to_public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .map_err(OssError::internal)
-    }
-
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, OssError> {
-        oss_direct_wire::callback::signature::sign(&self.get()?, message)
-            .map_err(OssError::internal)
-    }
-}
 
 /// The `x-oss-callback` parameters (one model for the client, the token server and oss-local).
 pub(crate) use oss_direct_wire::callback::Callback;
@@ -112,7 +57,7 @@ fn literal_addrs(u: &url::Url) -> Vec<std::net::SocketAddr> {
 
 /// The callback of a request: its `x-oss-callback` / `x-oss-callback-var` headers, or the
 /// `callback` / `callback-var` query parameters a presigned URL carries.
-pub(crate) fn parse_request(c: &crate::oss::Call<'_>) -> Result<Option<Callback>, OssError> {
+pub(crate) fn parse_request(c: &Call<'_>) -> Result<Option<Callback>, OssError> {
     let Some(cb) = c.target.param("callback") else {
         return parse(&c.parts.headers, &c.state.own_ports);
     };
@@ -197,15 +142,13 @@ fn fill(cb: &Callback, values: &[(&str, String)]) -> String {
 /// Calls the callback for a stored object and turns `resp` (the upload's answer) into what OSS
 /// answers: the callback's body with 200, or 203 `CallbackFailed`.
 pub(crate) async fn run(
-    state: &State,
+    c: &Call<'_>,
     cb: &Callback,
-    bucket: &str,
     meta: &ObjectMeta,
-    operation: &str,
-    request_id: &str,
     resp: Resp,
 ) -> Result<Resp, OssError> {
-    let body = filled_body(state, cb, bucket, meta, operation, request_id);
+    let (state, bucket, request_id) = (c.state, c.bucket, c.request_id);
+    let body = filled_body(state, cb, bucket, meta, c.op.name(), request_id);
     let mut last_error = String::from("no callback URL answered");
     for u in cb.urls() {
         let Ok(url) = url::Url::parse(u) else {

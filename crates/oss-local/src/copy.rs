@@ -4,31 +4,20 @@
 //! The caller needs `oss:GetObject` on the source besides `oss:PutObject` on the destination;
 //! a missing source is `NoSuchKey` and nothing is written.
 
-use crate::auth::{iso8601, Principal};
+use crate::auth::iso8601;
+use crate::context::{Call, Resp};
 use crate::list::xml_response;
 use crate::object::{content_type, header, stored_headers, user_meta};
-use crate::oss::{Call, Target};
-use crate::server::{Resp, State};
 use crate::storage::{now_secs, ObjectMeta};
 use crate::xml::{OssError, XmlWriter};
-use oss_direct_wire::policy::Context;
 
 /// Largest object CopyObject copies (OSS: 1 GB; larger ones take UploadPartCopy).
 const MAX_COPY_OBJECT: u64 = 1024 * 1024 * 1024;
 
-/// Who is asking, and in what context (for the check on the source).
-pub(crate) struct Caller<'a> {
-    pub principal: &'a Principal,
-    pub ctx: &'a Context,
-}
-
 /// The source object named by `x-oss-copy-source` (`/bucket/key`, URL-encoded), opened, after
 /// the caller's `oss:GetObject` on it and the `x-oss-copy-source-if-*` conditions are checked.
-fn open_source(
-    state: &State,
-    parts: &http::request::Parts,
-    caller: &Caller<'_>,
-) -> Result<(String, ObjectMeta, std::fs::File), OssError> {
+fn open_source(c: &Call<'_>) -> Result<(String, ObjectMeta, std::fs::File), OssError> {
+    let (state, parts) = (c.state, c.parts);
     let raw = header(&parts.headers, "x-oss-copy-source").unwrap_or("");
     if raw.contains("?versionId=") {
         return Err(OssError::new(
@@ -57,10 +46,7 @@ fn open_source(
         "acs:oss:{}:{}:{bucket}/{key}",
         state.opts.region, state.opts.account_id
     );
-    if !caller
-        .principal
-        .allows("oss:GetObject", &resource, caller.ctx)
-    {
+    if !c.principal.allows("oss:GetObject", &resource, c.ctx) {
         return Err(
             OssError::access_denied("Access denied by authorizer's policy.")
                 .with("Action", "oss:GetObject")
@@ -117,7 +103,7 @@ fn last_modified(secs: i64) -> String {
 }
 
 /// CopyObject.
-pub(crate) async fn copy_object(c: &Call<'_>, caller: Caller<'_>) -> Result<Resp, OssError> {
+pub(crate) async fn copy_object(c: &Call<'_>) -> Result<Resp, OssError> {
     let (state, parts, bucket, key) = (c.state, c.parts, c.bucket, c.key);
     let replace_tags = match header(&parts.headers, "x-oss-tagging-directive") {
         None => false,
@@ -140,7 +126,7 @@ pub(crate) async fn copy_object(c: &Call<'_>, caller: Caller<'_>) -> Result<Resp
             ))
         }
     };
-    let (_, src, file) = open_source(state, parts, &caller)?;
+    let (_, src, file) = open_source(c)?;
     if src.size > MAX_COPY_OBJECT {
         return Err(OssError::invalid_argument(
             "CopyObject copies objects up to 1 GB; use UploadPartCopy for larger ones.",
@@ -210,17 +196,11 @@ fn copy_range(headers: &http::HeaderMap, size: u64) -> Result<(u64, u64), OssErr
 }
 
 /// UploadPartCopy.
-pub(crate) async fn upload_part_copy(
-    state: &State,
-    parts: &http::request::Parts,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-    caller: Caller<'_>,
-) -> Result<Resp, OssError> {
+pub(crate) async fn upload_part_copy(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, parts, target) = (c.state, c.parts, c.target);
     let number = crate::multipart::part_number(target)?;
-    let (id, dir, _) = crate::multipart::load_upload(state, target, bucket, key)?;
-    let (_, src, file) = open_source(state, parts, &caller)?;
+    let (id, dir, _) = crate::multipart::load_upload(c)?;
+    let (_, src, file) = open_source(c)?;
     let (start, len) = copy_range(&parts.headers, src.size)?;
     if len > state.opts.max_object_size {
         return Err(OssError::new(

@@ -2,15 +2,12 @@
 //! selected". Every key is checked against the caller's `oss:DeleteObject` first; one refused
 //! key refuses the request and nothing is deleted.
 
-use crate::auth::Principal;
 use crate::body::RequestBody;
+use crate::context::{Call, Resp};
 use crate::list::{encode_name, xml_response};
 use crate::object::check_md5;
-use crate::oss::Target;
-use crate::server::{Resp, State};
 use crate::xml::{OssError, XmlWriter};
 use md5::{Digest, Md5};
-use oss_direct_wire::policy::Context;
 
 /// Most keys in one request (OSS's figure).
 const MAX_KEYS: usize = 1000;
@@ -57,15 +54,8 @@ fn parse(body: &[u8]) -> Result<(Vec<String>, bool), OssError> {
 }
 
 /// DeleteMultipleObjects.
-pub(crate) async fn delete_many(
-    state: &State,
-    parts: &http::request::Parts,
-    target: &Target,
-    bucket: &str,
-    body: &mut RequestBody,
-    principal: &Principal,
-    ctx: &Context,
-) -> Result<Resp, OssError> {
+pub(crate) async fn delete_many(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
+    let (state, parts, target, bucket) = (c.state, c.parts, c.target, c.bucket);
     let bytes = body.collect(2 * 1024 * 1024).await?;
     check_md5(&parts.headers, &Md5::digest(&bytes).into())?;
     let (keys, quiet) = parse(&bytes)?;
@@ -88,7 +78,7 @@ pub(crate) async fn delete_many(
             "acs:oss:{}:{}:{bucket}/{key}",
             state.opts.region, state.opts.account_id
         );
-        if !principal.allows("oss:DeleteObject", &resource, ctx) {
+        if !c.principal.allows("oss:DeleteObject", &resource, c.ctx) {
             return Err(
                 OssError::access_denied("Access denied by authorizer's policy.")
                     .with("Action", "oss:DeleteObject")

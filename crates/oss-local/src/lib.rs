@@ -25,14 +25,17 @@ mod body_md5;
 mod bucket;
 mod callback;
 mod config;
+mod context;
 mod copy;
 mod delete_many;
 mod faults;
 mod gzip;
 mod img;
+mod keys;
 mod list;
 mod multipart;
 mod object;
+mod op;
 mod oss;
 mod post;
 mod post_policy;
@@ -52,7 +55,8 @@ pub use config::{
 };
 pub use faults::{FaultSpec, Faults};
 
-use server::{Api, State};
+use context::State;
+use server::Api;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -230,7 +234,7 @@ pub async fn start(opts: Options) -> Result<Running, Error> {
         .clone()
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| storage::random_hex(16));
-    let callback_key = callback::CallbackKey::new(&opts.data_dir, opts.data_dir.join("tmp"));
+    let callback_key = keys::CallbackKey::new(&opts.data_dir, opts.data_dir.join("tmp"));
     let state = Arc::new(State {
         opts,
         users,

@@ -1,8 +1,8 @@
 //! ListObjects (V1, `marker`) and ListObjectsV2 (`list-type=2`, continuation tokens).
 
 use crate::auth::iso8601;
-use crate::oss::Target;
-use crate::server::{Resp, State};
+use crate::context::Target;
+use crate::context::{Call, Resp, State};
 use crate::storage::ObjectMeta;
 use crate::xml::{OssError, XmlWriter};
 use axum::body::Body;
@@ -127,13 +127,10 @@ fn page<'m>(objects: &'m [ObjectMeta], p: &ListParams<'_>) -> Page<'m> {
     page
 }
 
-/// ListObjects (V1) or ListObjectsV2 of `bucket`.
-pub(crate) fn list(
-    state: &State,
-    target: &Target,
-    bucket: &str,
-    v2: bool,
-) -> Result<Resp, OssError> {
+/// ListObjects (V1) or ListObjectsV2 (by the call's operation).
+pub(crate) fn list(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, target, bucket) = (c.state, c.target, c.bucket);
+    let v2 = c.op == crate::op::Op::ListObjectsV2;
     let params = ListParams::parse(target, v2)?;
     let objects = state.storage.list(bucket)?;
     let page = page(&objects, &params);

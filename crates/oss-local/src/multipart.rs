@@ -6,10 +6,10 @@
 
 use crate::auth::iso8601;
 use crate::body::RequestBody;
+use crate::context::{Call, Target};
+use crate::context::{Resp, State};
 use crate::list::{encode_name, xml_response};
 use crate::object::{check_length, check_md5, content_type, header, stored_headers, user_meta};
-use crate::oss::{Call, Target};
-use crate::server::{Resp, State};
 use crate::storage::{now_secs, random_hex, read_json, write_atomic, ObjectMeta};
 use crate::xml::{parse_complete, OssError, XmlWriter};
 use axum::body::Body;
@@ -32,7 +32,7 @@ pub(crate) struct Upload {
     headers: Vec<(String, String)>,
     /// The object's ACL, from `x-oss-object-acl` at Initiate.
     #[serde(default)]
-    acl: Option<crate::acl::Acl>,
+    acl: Option<crate::context::Acl>,
     /// From `x-oss-storage-class` at Initiate.
     #[serde(default)]
     storage_class: Option<String>,
@@ -61,12 +61,8 @@ fn upload_dir(state: &State, bucket: &str, upload_id: &str) -> PathBuf {
 }
 
 /// Finds the upload, refusing ids that are not ours (so no id can name another path).
-pub(crate) fn load_upload(
-    state: &State,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-) -> Result<(String, PathBuf, Upload), OssError> {
+pub(crate) fn load_upload(c: &Call<'_>) -> Result<(String, PathBuf, Upload), OssError> {
+    let (state, target, bucket, key) = (c.state, c.target, c.bucket, c.key);
     let id = target.param("uploadId").unwrap_or("").to_string();
     let well_formed = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
     if !well_formed {
@@ -124,19 +120,14 @@ pub(crate) fn initiate(c: &Call<'_>) -> Result<Resp, OssError> {
     Ok(xml_response(w.finish()))
 }
 
-pub(crate) async fn upload_part(
-    state: &State,
-    parts: &http::request::Parts,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-    body: &mut RequestBody,
-) -> Result<Resp, OssError> {
+/// UploadPart.
+pub(crate) async fn upload_part(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
+    let (state, parts, target) = (c.state, c.parts, c.target);
     let number = part_number(target)?;
     let max = state.opts.max_object_size;
     check_length(&parts.headers, max)?;
     body.limit(max);
-    let (id, dir, _) = load_upload(state, target, bucket, key)?;
+    let (id, dir, _) = load_upload(c)?;
     let written = state.storage.write_temp(body).await?;
     check_md5(&parts.headers, &written.md5)?;
     let part = store_part(state, &id, &dir, number, written).await?;
@@ -212,13 +203,10 @@ pub(crate) async fn store_part(
     })
 }
 
-pub(crate) fn list_parts(
-    state: &State,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-) -> Result<Resp, OssError> {
-    let (id, dir, _) = load_upload(state, target, bucket, key)?;
+/// ListParts.
+pub(crate) fn list_parts(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (target, bucket, key) = (c.target, c.bucket, c.key);
+    let (id, dir, _) = load_upload(c)?;
     let max_parts: usize = match target.param("max-parts") {
         Some(v) => v
             .parse()
@@ -273,10 +261,11 @@ pub(crate) fn list_parts(
     Ok(xml_response(w.finish()))
 }
 
+/// CompleteMultipartUpload.
 pub(crate) async fn complete(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
-    let (state, parts, target, bucket, key) = (c.state, c.parts, c.target, c.bucket, c.key);
+    let (state, parts, bucket, key) = (c.state, c.parts, c.bucket, c.key);
     let callback = crate::callback::parse_request(c)?;
-    let (id, dir, upload) = load_upload(state, target, bucket, key)?;
+    let (id, dir, upload) = load_upload(c)?;
     let complete_all = header(&parts.headers, "x-oss-complete-all") == Some("yes");
     let body = body.collect(4 * 1024 * 1024).await?;
     let lock = state.upload_lock(&id);
@@ -407,8 +396,7 @@ async fn complete_answer(
     meta: &ObjectMeta,
     callback: Option<crate::callback::Callback>,
 ) -> Result<Resp, OssError> {
-    let (state, target, bucket, key, request_id) =
-        (c.state, c.target, c.bucket, c.key, c.request_id);
+    let (target, bucket, key) = (c.target, c.bucket, c.key);
 
     let url = target.param("encoding-type") == Some("url");
     let mut w = XmlWriter::new("CompleteMultipartUploadResult");
@@ -433,29 +421,15 @@ async fn complete_answer(
         http::HeaderValue::from_str(&meta.crc64.to_string()).expect("digits"),
     );
     match callback {
-        Some(cb) => {
-            crate::callback::run(
-                state,
-                &cb,
-                bucket,
-                meta,
-                "CompleteMultipartUpload",
-                request_id,
-                resp,
-            )
-            .await
-        }
+        Some(cb) => crate::callback::run(c, &cb, meta, resp).await,
         None => Ok(resp),
     }
 }
 
-pub(crate) async fn abort(
-    state: &State,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-) -> Result<Resp, OssError> {
-    let (id, dir, _) = load_upload(state, target, bucket, key)?;
+/// AbortMultipartUpload.
+pub(crate) async fn abort(c: &Call<'_>) -> Result<Resp, OssError> {
+    let state = c.state;
+    let (id, dir, _) = load_upload(c)?;
     let lock = state.upload_lock(&id);
     let _guard = lock.lock().await;
     if !dir.join("upload.json").exists() {
@@ -478,7 +452,9 @@ fn after_markers(key: &str, id: &str, key_marker: &str, id_marker: &str) -> bool
     key > key_marker || (key == key_marker && !id_marker.is_empty() && id > id_marker)
 }
 
-pub(crate) fn list_uploads(state: &State, target: &Target, bucket: &str) -> Result<Resp, OssError> {
+/// ListMultipartUploads.
+pub(crate) fn list_uploads(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, target, bucket) = (c.state, c.target, c.bucket);
     let param = |n: &str| target.param(n).unwrap_or("");
     let (prefix, delimiter) = (param("prefix"), param("delimiter"));
     let (key_marker, id_marker) = (param("key-marker"), param("upload-id-marker"));

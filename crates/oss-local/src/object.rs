@@ -1,16 +1,15 @@
 //! PutObject, GetObject (with Range and `x-oss-process`), HeadObject, DeleteObject.
 
-use crate::auth::Principal;
 use crate::body::RequestBody;
-use crate::oss::{Call, Target};
-use crate::server::{Resp, State};
+use crate::context::Principal;
+use crate::context::{Call, Target};
+use crate::context::{Resp, State};
 use crate::storage::{now_secs, ObjectMeta, DEFAULT_CONTENT_TYPE};
 use crate::xml::OssError;
 use axum::body::Body;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::{HeaderMap, Response, StatusCode};
-use oss_direct_wire::policy::Context;
 use std::io::SeekFrom;
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -145,7 +144,7 @@ pub(crate) fn storage_class(headers: &HeaderMap) -> Result<Option<String>, OssEr
 /// What an upload request says about the object besides its bytes: ACL, storage class and
 /// tags (`x-oss-tagging` also needs `oss:PutObjectTagging`).
 pub(crate) struct WriteOptions {
-    pub acl: Option<crate::acl::Acl>,
+    pub acl: Option<crate::context::Acl>,
     pub storage_class: Option<String>,
     pub tags: Vec<(String, String)>,
 }
@@ -217,10 +216,7 @@ pub(crate) async fn put(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, Os
         .body(Body::empty())
         .expect("valid response");
     match callback {
-        Some(cb) => {
-            let rid = c.request_id;
-            crate::callback::run(state, &cb, bucket, &meta, "PutObject", rid, resp).await
-        }
+        Some(cb) => crate::callback::run(c, &cb, &meta, resp).await,
         None => Ok(resp),
     }
 }
@@ -369,21 +365,15 @@ fn response_overrides(target: &Target, mut b: http::response::Builder) -> http::
     b
 }
 
-pub(crate) async fn get(
-    state: &State,
-    parts: &http::request::Parts,
-    target: &Target,
-    bucket: &str,
-    key: &str,
-    principal: &Principal,
-    ctx: &Context,
-) -> Result<Resp, OssError> {
+/// GetObject (with `x-oss-process`, the image answer).
+pub(crate) async fn get(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, parts, target, bucket, key) = (c.state, c.parts, c.target, c.bucket, c.key);
     let (meta, file) = state
         .storage
         .open_data(bucket, key)?
         .ok_or_else(|| OssError::no_such_key(key))?;
     if let Some(process) = target.param("x-oss-process") {
-        return crate::img::respond(state, bucket, &meta, file, process, principal, ctx).await;
+        return crate::img::respond(c, &meta, file, process).await;
     }
     if let Some(r) = preconditions(&parts.headers, &meta)? {
         return Ok(r);
@@ -422,12 +412,9 @@ pub(crate) async fn get(
         .expect("valid response"))
 }
 
-pub(crate) fn head(
-    state: &State,
-    parts: &http::request::Parts,
-    bucket: &str,
-    key: &str,
-) -> Result<Resp, OssError> {
+/// HeadObject and GetObjectMeta.
+pub(crate) fn head(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, parts, bucket, key) = (c.state, c.parts, c.bucket, c.key);
     let meta = state
         .storage
         .head(bucket, key)?
@@ -442,8 +429,9 @@ pub(crate) fn head(
         .expect("valid response"))
 }
 
-pub(crate) fn delete(state: &State, bucket: &str, key: &str) -> Result<Resp, OssError> {
-    state.storage.delete(bucket, key)?;
+/// DeleteObject.
+pub(crate) fn delete(c: &Call<'_>) -> Result<Resp, OssError> {
+    c.state.storage.delete(c.bucket, c.key)?;
     Ok(Response::builder()
         .status(StatusCode::NO_CONTENT)
         .body(Body::empty())

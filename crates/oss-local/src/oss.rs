@@ -1,294 +1,17 @@
 //! The OSS API front: which bucket, key and operation a request is, then fault injection,
 //! authentication, policy, and dispatch to the handlers.
 
-use crate::acl::Acl;
-use crate::auth::{authenticate, Principal};
+use crate::auth::authenticate;
 use crate::body::RequestBody;
-use crate::server::{Resp, State};
+use crate::context::{Acl, Call, Principal, Target};
+use crate::context::{Resp, State};
+use crate::op::Op;
 use crate::xml::OssError;
 use axum::body::Body;
 use http::{Method, Response};
 use oss_direct_wire::policy::Context;
 use oss_direct_wire::sign::SignableRequest;
 use std::net::{IpAddr, SocketAddr};
-
-/// The addressed bucket and key, and the decoded query.
-#[derive(Debug)]
-pub(crate) struct Target {
-    pub bucket: Option<String>,
-    pub key: Option<String>,
-    pub query: Vec<(String, String)>,
-    /// The Host header, for `HostId` and `Location`.
-    pub host: String,
-}
-
-impl Target {
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.query.iter().any(|(k, _)| k == name)
-    }
-}
-
-/// An OSS operation, named as in the API reference (and in fault rules).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
-    PutObject,
-    GetObject,
-    HeadObject,
-    GetObjectMeta,
-    DeleteObject,
-    ListObjects,
-    ListObjectsV2,
-    InitiateMultipartUpload,
-    UploadPart,
-    CompleteMultipartUpload,
-    AbortMultipartUpload,
-    ListParts,
-    ListMultipartUploads,
-    GetBucketInfo,
-    GetBucketLocation,
-    CopyObject,
-    UploadPartCopy,
-    DeleteMultipleObjects,
-    PutBucket,
-    DeleteBucket,
-    ListBuckets,
-    GetBucketAcl,
-    PutBucketAcl,
-    GetObjectAcl,
-    PutObjectAcl,
-    GetObjectTagging,
-    PutObjectTagging,
-    DeleteObjectTagging,
-    AppendObject,
-    PostObject,
-    Unsupported,
-}
-
-impl Op {
-    pub fn name(self) -> &'static str {
-        match self {
-            Op::PutObject => "PutObject",
-            Op::GetObject => "GetObject",
-            Op::HeadObject => "HeadObject",
-            Op::GetObjectMeta => "GetObjectMeta",
-            Op::DeleteObject => "DeleteObject",
-            Op::ListObjects => "ListObjects",
-            Op::ListObjectsV2 => "ListObjectsV2",
-            Op::InitiateMultipartUpload => "InitiateMultipartUpload",
-            Op::UploadPart => "UploadPart",
-            Op::CompleteMultipartUpload => "CompleteMultipartUpload",
-            Op::AbortMultipartUpload => "AbortMultipartUpload",
-            Op::ListParts => "ListParts",
-            Op::ListMultipartUploads => "ListMultipartUploads",
-            Op::GetBucketInfo => "GetBucketInfo",
-            Op::GetBucketLocation => "GetBucketLocation",
-            Op::CopyObject => "CopyObject",
-            Op::UploadPartCopy => "UploadPartCopy",
-            Op::DeleteMultipleObjects => "DeleteMultipleObjects",
-            Op::PutBucket => "PutBucket",
-            Op::DeleteBucket => "DeleteBucket",
-            Op::ListBuckets => "ListBuckets",
-            Op::GetBucketAcl => "GetBucketAcl",
-            Op::PutBucketAcl => "PutBucketAcl",
-            Op::GetObjectAcl => "GetObjectAcl",
-            Op::PutObjectAcl => "PutObjectAcl",
-            Op::GetObjectTagging => "GetObjectTagging",
-            Op::PutObjectTagging => "PutObjectTagging",
-            Op::DeleteObjectTagging => "DeleteObjectTagging",
-            Op::AppendObject => "AppendObject",
-            Op::PostObject => "PostObject",
-            Op::Unsupported => "Unsupported",
-        }
-    }
-
-    /// The RAM action a policy must allow.
-    pub fn action(self) -> &'static str {
-        match self {
-            Op::PutObject
-            | Op::InitiateMultipartUpload
-            | Op::UploadPart
-            | Op::CompleteMultipartUpload
-            | Op::CopyObject
-            | Op::UploadPartCopy
-            | Op::AppendObject
-            | Op::PostObject => "oss:PutObject",
-            Op::GetObject | Op::HeadObject | Op::GetObjectMeta => "oss:GetObject",
-            Op::DeleteObject | Op::DeleteMultipleObjects => "oss:DeleteObject",
-            Op::ListObjects | Op::ListObjectsV2 => "oss:ListObjects",
-            Op::AbortMultipartUpload => "oss:AbortMultipartUpload",
-            Op::ListParts => "oss:ListParts",
-            Op::ListMultipartUploads => "oss:ListMultipartUploads",
-            Op::GetBucketInfo => "oss:GetBucketInfo",
-            Op::GetBucketLocation => "oss:GetBucketLocation",
-            Op::PutBucket => "oss:PutBucket",
-            Op::DeleteBucket => "oss:DeleteBucket",
-            Op::ListBuckets => "oss:ListBuckets",
-            Op::GetBucketAcl => "oss:GetBucketAcl",
-            Op::PutBucketAcl => "oss:PutBucketAcl",
-            Op::GetObjectAcl => "oss:GetObjectAcl",
-            Op::PutObjectAcl => "oss:PutObjectAcl",
-            Op::GetObjectTagging => "oss:GetObjectTagging",
-            Op::PutObjectTagging => "oss:PutObjectTagging",
-            Op::DeleteObjectTagging => "oss:DeleteObjectTagging",
-            Op::Unsupported => "oss:Unsupported",
-        }
-    }
-
-    fn of(method: &Method, headers: &http::HeaderMap, t: &Target) -> Op {
-        if t.bucket.is_none() {
-            return if method == Method::GET
-                && !t.query.iter().any(|(k, _)| SELECTORS.contains(&k.as_str()))
-            {
-                Op::ListBuckets
-            } else {
-                Op::Unsupported
-            };
-        }
-        // An operation is chosen by its sub-resource parameters (`?uploads`, `?acl`, ...); one
-        // this does not implement is never mistaken for another operation. Other parameters
-        // OSS does not know are ignored, as OSS ignores them.
-        let only = |allowed: &[&str]| {
-            t.query
-                .iter()
-                .all(|(k, _)| !SELECTORS.contains(&k.as_str()) || allowed.contains(&k.as_str()))
-        };
-        let sub = |name: &str| t.has(name) && only(&[name]);
-        if t.key.is_some() {
-            Self::object_op(method, headers, t, &only, &sub)
-        } else {
-            match method.as_str() {
-                "GET" if sub("uploads") => Op::ListMultipartUploads,
-                "GET" if sub("bucketInfo") => Op::GetBucketInfo,
-                "GET" if sub("location") => Op::GetBucketLocation,
-                "GET" if sub("acl") => Op::GetBucketAcl,
-                "PUT" if sub("acl") => Op::PutBucketAcl,
-                "GET" if t.param("list-type") == Some("2") && only(&[]) => Op::ListObjectsV2,
-                "GET" if only(&[]) => Op::ListObjects,
-                "PUT" if only(&[]) => Op::PutBucket,
-                "DELETE" if only(&[]) => Op::DeleteBucket,
-                "POST" if sub("delete") => Op::DeleteMultipleObjects,
-                "POST" if only(&[]) && is_form(headers) => Op::PostObject,
-                _ => Op::Unsupported,
-            }
-        }
-    }
-
-    fn object_op(
-        method: &Method,
-        headers: &http::HeaderMap,
-        t: &Target,
-        only: &dyn Fn(&[&str]) -> bool,
-        sub: &dyn Fn(&str) -> bool,
-    ) -> Op {
-        let copy = headers.contains_key("x-oss-copy-source");
-        match method.as_str() {
-            "PUT" if t.has("uploadId") && only(&["uploadId", "partNumber"]) => {
-                if copy {
-                    Op::UploadPartCopy
-                } else {
-                    Op::UploadPart
-                }
-            }
-            "PUT" if only(&[]) && copy => Op::CopyObject,
-            "PUT" if only(&[]) => Op::PutObject,
-            "PUT" if sub("acl") => Op::PutObjectAcl,
-            "PUT" if sub("tagging") => Op::PutObjectTagging,
-            "POST" if sub("uploads") => Op::InitiateMultipartUpload,
-            "POST" if sub("uploadId") => Op::CompleteMultipartUpload,
-            "POST" if sub("append") => Op::AppendObject,
-            "GET" if sub("uploadId") => Op::ListParts,
-            "GET" if sub("acl") => Op::GetObjectAcl,
-            "GET" if sub("tagging") => Op::GetObjectTagging,
-            "GET" if only(&["x-oss-process"]) => Op::GetObject,
-            "HEAD" if sub("objectMeta") => Op::GetObjectMeta,
-            "HEAD" if only(&[]) => Op::HeadObject,
-            "DELETE" if sub("uploadId") => Op::AbortMultipartUpload,
-            "DELETE" if sub("tagging") => Op::DeleteObjectTagging,
-            "DELETE" if only(&[]) => Op::DeleteObject,
-            _ => Op::Unsupported,
-        }
-    }
-}
-
-/// A `multipart/form-data` body (PostObject).
-fn is_form(headers: &http::HeaderMap) -> bool {
-    headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        })
-}
-
-/// Query parameters that select an operation (OSS's sub-resources, less the ones that are
-/// only arguments such as `partNumber`, `response-*` or the signature's).
-const SELECTORS: &[&str] = &[
-    "acl",
-    "append",
-    "bucketInfo",
-    "cname",
-    "comp",
-    "cors",
-    "delete",
-    "encryption",
-    "group",
-    "inventory",
-    "lifecycle",
-    "link",
-    "live",
-    "location",
-    "logging",
-    "objectInfo",
-    "objectMeta",
-    "policy",
-    "qos",
-    "qosInfo",
-    "referer",
-    "replication",
-    "replicationLocation",
-    "replicationProgress",
-    "requestPayment",
-    "restore",
-    "stat",
-    "status",
-    "style",
-    "symlink",
-    "tagging",
-    "transferAcceleration",
-    "uploadId",
-    "uploads",
-    "versionId",
-    "versioning",
-    "versions",
-    "vod",
-    "website",
-    "worm",
-    "wormExtend",
-    "wormId",
-    "x-oss-async-process",
-    "x-oss-process",
-    "regionList",
-    "resourceGroup",
-    "accessPoint",
-    "metaQuery",
-    "userDefinedLogFieldsConfig",
-    "bucketArchiveDirectRead",
-    "responseHeader",
-    "httpsConfig",
-    "publicAccessBlock",
-    "dataRedundancyTransition",
-    "redundancyTransition",
-    "overwriteConfig",
-];
 
 /// Request headers that change what OSS stores or how, and that oss-local does not implement:
 /// refused rather than dropped (exact names, then prefixes).
@@ -520,6 +243,8 @@ pub(crate) async fn handle(
     }
 }
 
+/// Looks the bucket up, authenticates and authorises (PostObject's form does that in its
+/// handler), then hands one [`Call`] to the handler.
 async fn run(
     state: &State,
     parts: &http::request::Parts,
@@ -529,9 +254,6 @@ async fn run(
     peer: SocketAddr,
     request_id: &str,
 ) -> Result<Resp, OssError> {
-    if op == Op::PostObject {
-        return crate::post::post_object(state, parts, target, body, peer, request_id).await;
-    }
     let bucket = target.bucket.as_deref();
     let acl = match bucket {
         Some(b) if op != Op::PutBucket => {
@@ -541,39 +263,54 @@ async fn run(
         }
         _ => Acl::Private,
     };
-    let signable = SignableRequest {
-        method: parts.method.as_str(),
-        bucket,
-        key: target.key.as_deref(),
-        query: &target.query,
-        headers: &parts.headers,
-    };
-    let principal = authenticate(state, &signable, time::OffsetDateTime::now_utc())?;
     let ctx = context(op, target, peer);
-    authorize(state, op, target, &principal, acl, &ctx)?;
-    if let Some(h) = unimplemented_header(op, &parts.headers) {
-        return Err(OssError::new(
-            501,
-            "NotImplemented",
-            format!("oss-local does not implement the {h} header here; nothing was changed."),
-        )
-        .with("Header", h));
-    }
-    let Some(bucket) = bucket else {
-        return crate::bucket::list_buckets(state, target);
+    let principal = if op == Op::PostObject {
+        Principal::Anonymous
+    } else {
+        let principal = authenticate_request(state, parts, target)?;
+        authorize(state, op, target, &principal, acl, &ctx)?;
+        if let Some(h) = unimplemented_header(op, &parts.headers) {
+            return Err(OssError::new(
+                501,
+                "NotImplemented",
+                format!("oss-local does not implement the {h} header here; nothing was changed."),
+            )
+            .with("Header", h));
+        }
+        principal
     };
     let call = Call {
         state,
         parts,
         target,
-        bucket,
+        bucket: bucket.unwrap_or(""),
         key: target.key.as_deref().unwrap_or(""),
         principal: &principal,
         ctx: &ctx,
         request_id,
+        op,
         acl,
     };
-    dispatch(&call, op, body).await
+    if bucket.is_none() {
+        return crate::bucket::list_buckets(&call);
+    }
+    dispatch(&call, body).await
+}
+
+/// Who signed the request (header or presigned URL signature, or nobody).
+fn authenticate_request(
+    state: &State,
+    parts: &http::request::Parts,
+    target: &Target,
+) -> Result<Principal, OssError> {
+    let signable = SignableRequest {
+        method: parts.method.as_str(),
+        bucket: target.bucket.as_deref(),
+        key: target.key.as_deref(),
+        query: &target.query,
+        headers: &parts.headers,
+    };
+    authenticate(state, &signable, time::OffsetDateTime::now_utc())
 }
 
 pub(crate) fn no_such_bucket(bucket: &str) -> OssError {
@@ -646,73 +383,44 @@ fn authorize(
     Ok(())
 }
 
-/// One authorised request to a bucket, for the handlers.
-pub(crate) struct Call<'a> {
-    pub state: &'a State,
-    pub parts: &'a http::request::Parts,
-    pub target: &'a Target,
-    pub bucket: &'a str,
-    pub key: &'a str,
-    pub principal: &'a Principal,
-    pub ctx: &'a Context,
-    pub request_id: &'a str,
-    /// The bucket's ACL.
-    pub acl: Acl,
-}
-
-async fn dispatch(c: &Call<'_>, op: Op, body: &mut RequestBody) -> Result<Resp, OssError> {
-    let (state, parts, target, bucket, key) = (c.state, c.parts, c.target, c.bucket, c.key);
-    match op {
-        Op::PutObject => crate::object::put(c, body).await,
-        Op::AppendObject => crate::append::append(c, body).await,
-        Op::GetObject => {
-            crate::object::get(state, parts, target, bucket, key, c.principal, c.ctx).await
-        }
-        Op::HeadObject | Op::GetObjectMeta => crate::object::head(state, parts, bucket, key),
-        Op::DeleteObject => crate::object::delete(state, bucket, key),
-        Op::ListObjects | Op::ListObjectsV2 => {
-            crate::list::list(state, target, bucket, op == Op::ListObjectsV2)
-        }
-        Op::InitiateMultipartUpload => crate::multipart::initiate(c),
-        Op::UploadPart => {
-            crate::multipart::upload_part(state, parts, target, bucket, key, body).await
-        }
-        Op::CompleteMultipartUpload => crate::multipart::complete(c, body).await,
-        Op::AbortMultipartUpload => crate::multipart::abort(state, target, bucket, key).await,
-        Op::ListParts => crate::multipart::list_parts(state, target, bucket, key),
-        Op::ListMultipartUploads => crate::multipart::list_uploads(state, target, bucket),
-        Op::GetBucketInfo => crate::bucket::info(state, bucket, c.acl),
-        Op::GetBucketLocation => crate::bucket::location(state),
-        Op::PutBucket => crate::bucket::put_bucket(state, parts, bucket, body).await,
-        Op::DeleteBucket => crate::bucket::delete_bucket(state, bucket),
-        Op::GetBucketAcl => crate::bucket::get_acl(state, c.acl),
-        Op::PutBucketAcl => crate::bucket::put_acl(state, parts, bucket),
-        Op::GetObjectAcl => crate::acl::get_object_acl(state, bucket, key),
-        Op::PutObjectAcl => crate::acl::put_object_acl(state, parts, bucket, key),
-        Op::GetObjectTagging => crate::tagging::get(state, bucket, key),
-        Op::PutObjectTagging => crate::tagging::put(state, bucket, key, body).await,
-        Op::DeleteObjectTagging => crate::tagging::delete(state, bucket, key),
-        Op::DeleteMultipleObjects => {
-            let (p, x) = (c.principal, c.ctx);
-            crate::delete_many::delete_many(state, parts, target, bucket, body, p, x).await
-        }
-        Op::CopyObject | Op::UploadPartCopy => {
-            let caller = crate::copy::Caller {
-                principal: c.principal,
-                ctx: c.ctx,
-            };
-            if op == Op::CopyObject {
-                crate::copy::copy_object(c, caller).await
-            } else {
-                crate::copy::upload_part_copy(state, parts, target, bucket, key, caller).await
-            }
-        }
-        Op::ListBuckets | Op::PostObject | Op::Unsupported => Err(OssError::new(
+/// The handler of the call's operation.
+async fn dispatch(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
+    use crate::{acl, append, bucket, copy, delete_many, list, multipart, object, post, tagging};
+    match c.op {
+        Op::PutObject => object::put(c, body).await,
+        Op::AppendObject => append::append(c, body).await,
+        Op::PostObject => post::post_object(c, body).await,
+        Op::GetObject => object::get(c).await,
+        Op::HeadObject | Op::GetObjectMeta => object::head(c),
+        Op::DeleteObject => object::delete(c),
+        Op::DeleteMultipleObjects => delete_many::delete_many(c, body).await,
+        Op::ListObjects | Op::ListObjectsV2 => list::list(c),
+        Op::InitiateMultipartUpload => multipart::initiate(c),
+        Op::UploadPart => multipart::upload_part(c, body).await,
+        Op::CompleteMultipartUpload => multipart::complete(c, body).await,
+        Op::AbortMultipartUpload => multipart::abort(c).await,
+        Op::ListParts => multipart::list_parts(c),
+        Op::ListMultipartUploads => multipart::list_uploads(c),
+        Op::CopyObject => copy::copy_object(c).await,
+        Op::UploadPartCopy => copy::upload_part_copy(c).await,
+        Op::GetBucketInfo => bucket::info(c),
+        Op::GetBucketLocation => bucket::location(c),
+        Op::PutBucket => bucket::put_bucket(c, body).await,
+        Op::DeleteBucket => bucket::delete_bucket(c),
+        Op::GetBucketAcl => bucket::get_acl(c),
+        Op::PutBucketAcl => bucket::put_acl(c),
+        Op::ListBuckets => bucket::list_buckets(c),
+        Op::GetObjectAcl => acl::get_object_acl(c),
+        Op::PutObjectAcl => acl::put_object_acl(c),
+        Op::GetObjectTagging => tagging::get(c),
+        Op::PutObjectTagging => tagging::put(c, body).await,
+        Op::DeleteObjectTagging => tagging::delete(c),
+        Op::Unsupported => Err(OssError::new(
             501,
             "NotImplemented",
             format!(
                 "oss-local does not implement {} with these parameters.",
-                parts.method
+                c.parts.method
             ),
         )),
     }

@@ -10,10 +10,10 @@
 //! is stored unless all of it holds. An unsigned form is accepted only by a public-read-write
 //! bucket.
 
-use crate::auth::{parse_credential, parse_v4_time, resolve, Principal};
+use crate::auth::{parse_credential, parse_v4_time, resolve};
 use crate::body::RequestBody;
-use crate::oss::{no_such_bucket, Target};
-use crate::server::{Resp, State};
+use crate::context::{Call, Principal, Target};
+use crate::context::{Resp, State};
 use crate::storage::{ChunkSource, ObjectMeta};
 use crate::xml::{OssError, XmlWriter};
 use axum::body::Body;
@@ -22,7 +22,6 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use oss_direct_wire::policy::Context;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 /// Largest text field of a form (the policy is the big one).
@@ -185,18 +184,11 @@ async fn text_field(
 }
 
 /// PostObject.
-pub(crate) async fn post_object(
-    state: &State,
-    parts: &http::request::Parts,
-    target: &Target,
-    body: &mut RequestBody,
-    peer: SocketAddr,
-    request_id: &str,
-) -> Result<Resp, OssError> {
-    let bucket = target.bucket.as_deref().unwrap_or("");
-    let acl = crate::bucket::lookup(state, bucket)?
-        .ok_or_else(|| no_such_bucket(bucket))?
-        .acl;
+///
+/// The form carries its own signature: `c.principal` is `Anonymous` here, and the signer is
+/// found and checked from the form before any byte of the file is stored.
+pub(crate) async fn post_object(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
+    let (state, parts, bucket, acl) = (c.state, c.parts, c.bucket, c.acl);
     let content_type = crate::object::header(&parts.headers, "content-type").unwrap_or("");
     let boundary = multer::parse_boundary(content_type)
         .map_err(|_| OssError::invalid_argument("The multipart/form-data boundary is missing."))?;
@@ -224,13 +216,13 @@ pub(crate) async fn post_object(
             file_name: field.file_name().map(str::to_string),
             file_type: field.content_type().map(|m| m.to_string()),
         };
-        let checked = check_form(state, bucket, acl, &form, peer)?;
+        let checked = check_form(state, bucket, acl, &form, c.ctx)?;
         let mut source = FileField {
             field,
             failure: failure.clone(),
         };
         let written = state.storage.write_temp(&mut source).await?;
-        return store(state, target, bucket, &form, checked, written, request_id).await;
+        return store(c, &form, checked, written).await;
     }
     Err(
         OssError::invalid_argument("The file field is missing (it must be the form's last field).")
@@ -252,9 +244,9 @@ struct Checked {
 fn check_form(
     state: &State,
     bucket: &str,
-    acl: crate::acl::Acl,
+    acl: crate::context::Acl,
     form: &Form,
-    peer: SocketAddr,
+    ctx: &Context,
 ) -> Result<Checked, OssError> {
     let key = form.key()?;
     let headers = form.headers()?;
@@ -268,15 +260,12 @@ fn check_form(
         return Err(OssError::invalid_argument("The policy field is missing."));
     }
     let resource = crate::oss::resource(state, Some(bucket), Some(&key));
-    let ctx = Context::default()
-        .with("acs:SourceIp", peer.ip().to_string())
-        .with("acs:SecureTransport", "false");
     let allowed = match &principal {
         Principal::Anonymous => crate::acl::anonymous_may(
-            crate::oss::Op::PostObject,
+            crate::op::Op::PostObject,
             crate::acl::effective(state, bucket, &key, acl)?,
         ),
-        p => p.allows("oss:PutObject", &resource, &ctx),
+        p => p.allows("oss:PutObject", &resource, ctx),
     };
     if !allowed {
         return Err(
@@ -358,14 +347,12 @@ fn signer(state: &State, form: &Form, now: time::OffsetDateTime) -> Result<Princ
 
 /// Stores the verified file and answers as `success_action_status` / `_redirect` say.
 async fn store(
-    state: &State,
-    target: &Target,
-    bucket: &str,
+    c: &Call<'_>,
     form: &Form,
     checked: Checked,
     written: crate::storage::Written,
-    request_id: &str,
 ) -> Result<Resp, OssError> {
+    let (state, target, bucket) = (c.state, c.target, c.bucket);
     if let Some((min, max)) = checked.length_range {
         if written.size < min || written.size > max {
             let code = if written.size < min {
@@ -381,7 +368,7 @@ async fn store(
         }
     }
     let h = &checked.headers;
-    let op = crate::oss::Op::PutObject;
+    let op = crate::op::Op::PutObject;
     if let Some(name) = crate::oss::unimplemented_header(op, h) {
         return Err(OssError::new(
             501,
@@ -423,9 +410,7 @@ async fn store(
         *resp.status_mut() = http::StatusCode::OK;
     }
     match &checked.callback {
-        Some(cb) => {
-            crate::callback::run(state, cb, bucket, &meta, "PostObject", request_id, resp).await
-        }
+        Some(cb) => crate::callback::run(c, cb, &meta, resp).await,
         None => Ok(resp),
     }
 }

@@ -1,72 +1,18 @@
-//! Listening sockets, connections (so a fault can drop one), shared state, and the common
-//! response headers.
+//! Listening sockets, connections (so a fault can drop one), and the common response headers.
 
 use crate::body::RequestBody;
-use crate::config::{Options, Role, User};
-use crate::faults::Faults;
-use crate::storage::Storage;
-use crate::token::TokenKey;
-use axum::body::Body;
-use http::{HeaderValue, Request, Response};
+/// The response type (named here by the request body's fault cut).
+pub(crate) use crate::context::Resp;
+use crate::context::State;
+use http::{HeaderValue, Request};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use oss_direct_wire::policy::Policy;
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
-
-/// A response with axum's body type (full or streamed).
-pub(crate) type Resp = Response<Body>;
-
-/// Everything the handlers share.
-pub(crate) struct State {
-    pub opts: Options,
-    pub users: Vec<(User, Arc<Policy>)>,
-    pub roles: Vec<(Role, Arc<Policy>)>,
-    pub storage: Storage,
-    pub tokens: TokenKey,
-    pub faults: Arc<Faults>,
-    /// STS `SignatureNonce`s seen, with when they may be forgotten.
-    pub nonces: Mutex<HashMap<String, i64>>,
-    /// Signs upload callbacks.
-    pub callback_key: crate::callback::CallbackKey,
-    /// Where callback receivers fetch the public key (the OSS address, loopback if unspecified).
-    pub oss_public_addr: SocketAddr,
-    /// The secret the faults admin route requires (`x-oss-local-admin-token`).
-    pub admin_token: String,
-    /// Ports oss-local listens on (OSS, STS): upload callbacks never go there.
-    pub own_ports: [u16; 2],
-    /// Turns for image processing jobs (at most `img::CONCURRENT_JOBS` at once).
-    pub img_jobs: tokio::sync::Semaphore,
-    /// Serialises Complete/Abort of one upload id.
-    pub upload_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl State {
-    pub fn upload_lock(&self, upload_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut m = self.upload_locks.lock().unwrap_or_else(|e| e.into_inner());
-        m.entry(upload_id.to_string()).or_default().clone()
-    }
-
-    /// Drops a lock from the table once `held` (the caller's handle, being released) is the
-    /// only one left, so per-object locks (AppendObject) do not pile up.
-    pub fn release_lock(&self, key: &str, held: Arc<tokio::sync::Mutex<()>>) {
-        let mut m = self.upload_locks.lock().unwrap_or_else(|e| e.into_inner());
-        if Arc::strong_count(&held) <= 2 {
-            m.remove(key);
-        }
-    }
-
-    /// Drops the lock of a finished upload (holders keep their `Arc`).
-    pub fn forget_upload_lock(&self, upload_id: &str) {
-        let mut m = self.upload_locks.lock().unwrap_or_else(|e| e.into_inner());
-        m.remove(upload_id);
-    }
-}
 
 /// Which API a listener serves.
 #[derive(Debug, Clone, Copy)]

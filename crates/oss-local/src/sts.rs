@@ -3,7 +3,7 @@
 
 use crate::acs3;
 use crate::body::RequestBody;
-use crate::server::{Resp, State};
+use crate::context::{Resp, State};
 use crate::token::{Claims, TokenKey};
 use crate::xml::XmlWriter;
 use axum::body::Body;

@@ -4,8 +4,8 @@
 //! `+ - = . _ : /`, keys unique.
 
 use crate::body::RequestBody;
+use crate::context::{Call, Resp};
 use crate::list::xml_response;
-use crate::server::{Resp, State};
 use crate::xml::{OssError, XmlWriter};
 
 /// Most tags on one object.
@@ -65,7 +65,9 @@ pub(crate) fn count_header(tags: &[(String, String)]) -> Option<String> {
 }
 
 /// GetObjectTagging.
-pub(crate) fn get(state: &State, bucket: &str, key: &str) -> Result<Resp, OssError> {
+/// GetObjectTagging.
+pub(crate) fn get(c: &Call<'_>) -> Result<Resp, OssError> {
+    let (state, bucket, key) = (c.state, c.bucket, c.key);
     let meta = state
         .storage
         .head(bucket, key)?
@@ -100,12 +102,9 @@ fn parse(body: &[u8]) -> Result<Vec<(String, String)>, OssError> {
 }
 
 /// PutObjectTagging: replaces the object's tags.
-pub(crate) async fn put(
-    state: &State,
-    bucket: &str,
-    key: &str,
-    body: &mut RequestBody,
-) -> Result<Resp, OssError> {
+/// PutObjectTagging.
+pub(crate) async fn put(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
+    let (state, bucket, key) = (c.state, c.bucket, c.key);
     let tags = parse(&body.collect(64 * 1024).await?)?;
     check(&tags)?;
     state.storage.update_meta(bucket, key, |m| m.tags = tags)?;
@@ -113,8 +112,11 @@ pub(crate) async fn put(
 }
 
 /// DeleteObjectTagging.
-pub(crate) fn delete(state: &State, bucket: &str, key: &str) -> Result<Resp, OssError> {
-    state.storage.update_meta(bucket, key, |m| m.tags.clear())?;
+/// DeleteObjectTagging.
+pub(crate) fn delete(c: &Call<'_>) -> Result<Resp, OssError> {
+    c.state
+        .storage
+        .update_meta(c.bucket, c.key, |m| m.tags.clear())?;
     Ok(empty(204))
 }
 

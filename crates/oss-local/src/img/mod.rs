@@ -4,13 +4,12 @@
 mod resize;
 mod watermark;
 
-use crate::auth::Principal;
-use crate::server::{Resp, State};
+use crate::context::Principal;
+use crate::context::{Call, Resp};
 use crate::storage::ObjectMeta;
 use crate::xml::OssError;
 use axum::body::Body;
 use image::{DynamicImage, ImageFormat};
-use oss_direct_wire::policy::Context;
 use std::io::Read;
 
 /// Largest source image IMG takes (20 MB).
@@ -300,14 +299,12 @@ pub(crate) fn process(
 
 /// GetObject with `x-oss-process`: reads the object, processes it off the async threads.
 pub(crate) async fn respond(
-    state: &State,
-    bucket: &str,
+    c: &Call<'_>,
     meta: &ObjectMeta,
     file: std::fs::File,
     process: &str,
-    principal: &Principal,
-    ctx: &Context,
 ) -> Result<Resp, OssError> {
+    let (state, bucket, principal, ctx) = (c.state, c.bucket, c.principal, c.ctx);
     let actions = parse(process)?;
     if meta.size > MAX_SOURCE {
         return Err(OssError::new(
