@@ -5,9 +5,9 @@
 /// The canned ACL type (named here by the stored metadata).
 pub(crate) use crate::context::Acl;
 use crate::context::{Call, Resp, State};
-use crate::list::xml_response;
 use crate::op::Op;
-use crate::xml::{OssError, XmlWriter};
+use crate::xml::{OssError, Owner};
+use serde::Serialize;
 
 fn bad_acl(header: &str) -> OssError {
     OssError::invalid_argument("no such bucket access control exists").with("ArgumentName", header)
@@ -71,6 +71,35 @@ pub(crate) fn anonymous_may(op: Op, acl: Acl) -> bool {
     }
 }
 
+/// The GetBucketAcl / GetObjectAcl answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AccessControlPolicy<'a> {
+    owner: Owner<'a>,
+    access_control_list: AccessControlList<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AccessControlList<'a> {
+    grant: &'a str,
+}
+
+impl<'a> AccessControlPolicy<'a> {
+    /// The account's ACL document granting `grant` (a canned ACL name, or `default`).
+    pub fn new(account_id: &'a str, grant: &'a str) -> Self {
+        Self {
+            owner: Owner::account(account_id),
+            access_control_list: AccessControlList { grant },
+        }
+    }
+
+    /// The 200 answer.
+    pub fn respond(&self) -> Result<Resp, OssError> {
+        crate::xml::respond("AccessControlPolicy", self)
+    }
+}
+
 /// GetObjectAcl.
 pub(crate) fn get_object_acl(c: &Call<'_>) -> Result<Resp, OssError> {
     let (state, bucket, key) = (c.state, c.bucket, c.key);
@@ -78,14 +107,8 @@ pub(crate) fn get_object_acl(c: &Call<'_>) -> Result<Resp, OssError> {
         .storage
         .head(bucket, key)?
         .ok_or_else(|| OssError::no_such_key(key))?;
-    let mut w = XmlWriter::new("AccessControlPolicy");
-    w.open("Owner");
-    w.elem("ID", &state.opts.account_id);
-    w.elem("DisplayName", &state.opts.account_id);
-    w.close();
-    w.open("AccessControlList");
-    w.elem("Grant", meta.acl.map_or("default", Acl::name));
-    Ok(xml_response(w.finish()))
+    let grant = meta.acl.map_or("default", Acl::name);
+    AccessControlPolicy::new(&state.opts.account_id, grant).respond()
 }
 
 /// PutObjectAcl (`x-oss-object-acl`).

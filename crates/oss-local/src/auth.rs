@@ -73,6 +73,11 @@ enum Scheme {
     },
 }
 
+/// [`iso8601`] of Unix seconds (the epoch for a time out of range).
+pub(crate) fn iso8601_secs(secs: i64) -> String {
+    iso8601(OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+}
+
 /// Checks the signature of `req` and returns its principal.
 pub(crate) fn authenticate(
     state: &State,

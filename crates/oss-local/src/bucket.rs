@@ -4,8 +4,8 @@
 use crate::auth::iso8601;
 use crate::context::Acl;
 use crate::context::{Call, Resp, State};
-use crate::list::xml_response;
-use crate::xml::{OssError, XmlWriter};
+use crate::xml::{OssError, Owner};
+use serde::Serialize;
 
 fn creation_date(state: &State, bucket: &str) -> String {
     if let Ok(Some(m)) = state.storage.bucket_meta(bucket) {
@@ -24,36 +24,73 @@ fn creation_date(state: &State, bucket: &str) -> String {
 /// GetBucketInfo.
 pub(crate) fn info(c: &Call<'_>) -> Result<Resp, OssError> {
     let (state, bucket, acl) = (c.state, c.bucket, c.acl);
-    let region = &state.opts.region;
-    let mut w = XmlWriter::new("BucketInfo");
-    w.open("Bucket");
-    w.elem("CreationDate", &creation_date(state, bucket));
-    w.elem("ExtranetEndpoint", &format!("oss-{region}.aliyuncs.com"));
-    w.elem(
-        "IntranetEndpoint",
-        &format!("oss-{region}-internal.aliyuncs.com"),
-    );
-    w.elem("Location", &format!("oss-{region}"));
-    w.elem("Name", bucket);
-    w.elem("StorageClass", "Standard");
-    w.elem("DataRedundancyType", "LRS");
-    w.open("Owner");
-    w.elem("DisplayName", &state.opts.account_id);
-    w.elem("ID", &state.opts.account_id);
-    w.close();
-    w.open("AccessControlList");
-    w.elem("Grant", acl.name());
-    w.close();
-    w.elem("Comment", "oss-local");
-    Ok(xml_response(w.finish()))
+    let (region, account) = (&state.opts.region, state.opts.account_id.as_str());
+    let bucket = BucketInfo {
+        creation_date: creation_date(state, bucket),
+        extranet_endpoint: format!("oss-{region}.aliyuncs.com"),
+        intranet_endpoint: format!("oss-{region}-internal.aliyuncs.com"),
+        location: format!("oss-{region}"),
+        name: bucket,
+        storage_class: "Standard",
+        data_redundancy_type: "LRS",
+        owner: InfoOwner {
+            display_name: account,
+            id: account,
+        },
+        access_control_list: Grant { grant: acl.name() },
+        comment: "oss-local",
+    };
+    crate::xml::respond("BucketInfo", &BucketInfoDocument { bucket })
+}
+
+/// The GetBucketInfo answer: `<BucketInfo><Bucket>...</Bucket></BucketInfo>`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BucketInfoDocument<'a> {
+    bucket: BucketInfo<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BucketInfo<'a> {
+    creation_date: String,
+    extranet_endpoint: String,
+    intranet_endpoint: String,
+    location: String,
+    name: &'a str,
+    storage_class: &'a str,
+    data_redundancy_type: &'a str,
+    owner: InfoOwner<'a>,
+    access_control_list: Grant<'a>,
+    comment: &'a str,
+}
+
+/// The owner as GetBucketInfo writes it (`DisplayName` first).
+#[derive(Serialize)]
+struct InfoOwner<'a> {
+    #[serde(rename = "DisplayName")]
+    display_name: &'a str,
+    #[serde(rename = "ID")]
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Grant<'a> {
+    grant: &'a str,
+}
+
+/// The GetBucketLocation answer: the region as the root's text.
+#[derive(Serialize)]
+struct LocationConstraint {
+    #[serde(rename = "$text")]
+    region: String,
 }
 
 /// GetBucketLocation.
 pub(crate) fn location(c: &Call<'_>) -> Result<Resp, OssError> {
-    let state = c.state;
-    let mut w = XmlWriter::new("LocationConstraint");
-    w.out_text(&format!("oss-{}", state.opts.region));
-    Ok(xml_response(w.finish()))
+    let region = format!("oss-{}", c.state.opts.region);
+    crate::xml::respond("LocationConstraint", &LocationConstraint { region })
 }
 
 /// What a request needs to know about an existing bucket.
@@ -147,14 +184,7 @@ pub(crate) fn delete_bucket(c: &Call<'_>) -> Result<Resp, OssError> {
 /// GetBucketAcl.
 pub(crate) fn get_acl(c: &Call<'_>) -> Result<Resp, OssError> {
     let (state, acl) = (c.state, c.acl);
-    let mut w = XmlWriter::new("AccessControlPolicy");
-    w.open("Owner");
-    w.elem("ID", &state.opts.account_id);
-    w.elem("DisplayName", &state.opts.account_id);
-    w.close();
-    w.open("AccessControlList");
-    w.elem("Grant", acl.name());
-    Ok(xml_response(w.finish()))
+    crate::acl::AccessControlPolicy::new(&state.opts.account_id, acl.name()).respond()
 }
 
 /// PutBucketAcl (`x-oss-acl`).
@@ -199,33 +229,64 @@ pub(crate) fn list_buckets(c: &Call<'_>) -> Result<Resp, OssError> {
         .filter(|n| n.starts_with(prefix) && n.as_str() > marker)
         .collect();
     let truncated = names.len() > max;
-    let region = &state.opts.region;
-    let mut w = XmlWriter::new("ListAllMyBucketsResult");
-    if target.has("prefix") || target.has("marker") || target.has("max-keys") {
-        w.elem("Prefix", prefix);
-        w.elem("Marker", marker);
-        w.elem("MaxKeys", &max.to_string());
-        w.elem("IsTruncated", if truncated { "true" } else { "false" });
-        if truncated {
-            w.elem("NextMarker", &names[max - 1]);
-        }
-    }
-    w.open("Owner");
-    w.elem("ID", &state.opts.account_id);
-    w.elem("DisplayName", &state.opts.account_id);
-    w.close();
-    w.open("Buckets");
-    for name in names.iter().take(max) {
-        w.open("Bucket");
-        w.elem("CreationDate", &creation_date(state, name));
-        w.elem("ExtranetEndpoint", &target.host);
-        w.elem("IntranetEndpoint", &target.host);
-        w.elem("Location", &format!("oss-{region}"));
-        w.elem("Name", name);
-        w.elem("Region", region);
-        w.elem("StorageClass", "Standard");
-        w.close();
-    }
-    w.close();
-    Ok(xml_response(w.finish()))
+    let region = state.opts.region.as_str();
+    // The paging elements only when the request named a paging parameter.
+    let paged = target.has("prefix") || target.has("marker") || target.has("max-keys");
+    let buckets = names.iter().take(max).map(|name| ListedBucket {
+        creation_date: creation_date(state, name),
+        extranet_endpoint: &target.host,
+        intranet_endpoint: &target.host,
+        location: format!("oss-{region}"),
+        name,
+        region,
+        storage_class: "Standard",
+    });
+    let doc = ListAllMyBuckets {
+        prefix: paged.then_some(prefix),
+        marker: paged.then_some(marker),
+        max_keys: paged.then_some(max),
+        is_truncated: paged.then_some(truncated),
+        next_marker: (paged && truncated).then(|| names[max - 1].as_str()),
+        owner: Owner::account(&state.opts.account_id),
+        buckets: Buckets {
+            bucket: buckets.collect(),
+        },
+    };
+    crate::xml::respond("ListAllMyBucketsResult", &doc)
+}
+
+/// The ListBuckets answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListAllMyBuckets<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    marker: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_keys: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_truncated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<&'a str>,
+    owner: Owner<'a>,
+    buckets: Buckets<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Buckets<'a> {
+    bucket: Vec<ListedBucket<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListedBucket<'a> {
+    creation_date: String,
+    extranet_endpoint: &'a str,
+    intranet_endpoint: &'a str,
+    location: String,
+    name: &'a str,
+    region: &'a str,
+    storage_class: &'a str,
 }

@@ -4,12 +4,12 @@
 //! The caller needs `oss:GetObject` on the source besides `oss:PutObject` on the destination;
 //! a missing source is `NoSuchKey` and nothing is written.
 
-use crate::auth::iso8601;
+use crate::auth::iso8601_secs;
 use crate::context::{Call, Resp};
-use crate::list::xml_response;
 use crate::object::{content_type, header, stored_headers, user_meta};
 use crate::storage::{now_secs, ObjectMeta};
-use crate::xml::{OssError, XmlWriter};
+use crate::xml::{quoted, OssError};
+use serde::Serialize;
 
 /// Largest object CopyObject copies (OSS: 1 GB; larger ones take UploadPartCopy).
 const MAX_COPY_OBJECT: u64 = 1024 * 1024 * 1024;
@@ -96,10 +96,22 @@ fn source_conditions(headers: &http::HeaderMap, meta: &ObjectMeta) -> Result<(),
     Ok(())
 }
 
-fn last_modified(secs: i64) -> String {
-    iso8601(
-        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-    )
+/// The CopyObject answer.
+#[derive(Serialize)]
+struct CopyObjectResult {
+    #[serde(rename = "ETag")]
+    etag: String,
+    #[serde(rename = "LastModified")]
+    last_modified: String,
+}
+
+/// The UploadPartCopy answer.
+#[derive(Serialize)]
+struct CopyPartResult {
+    #[serde(rename = "LastModified")]
+    last_modified: String,
+    #[serde(rename = "ETag")]
+    etag: String,
 }
 
 /// CopyObject.
@@ -153,10 +165,11 @@ pub(crate) async fn copy_object(c: &Call<'_>) -> Result<Resp, OssError> {
         meta.headers = stored_headers(&parts.headers);
     }
     let meta = state.storage.commit(bucket, meta, written.temp)?;
-    let mut w = XmlWriter::new("CopyObjectResult");
-    w.elem("ETag", &format!("\"{}\"", meta.etag));
-    w.elem("LastModified", &last_modified(meta.last_modified));
-    let mut resp = xml_response(w.finish());
+    let doc = CopyObjectResult {
+        etag: quoted(&meta.etag),
+        last_modified: iso8601_secs(meta.last_modified),
+    };
+    let mut resp = crate::xml::respond("CopyObjectResult", &doc)?;
     let h = resp.headers_mut();
     h.insert(
         "etag",
@@ -211,10 +224,11 @@ pub(crate) async fn upload_part_copy(c: &Call<'_>) -> Result<Resp, OssError> {
     }
     let written = state.storage.copy_to_temp(file, start, len).await?;
     let part = crate::multipart::store_part(state, &id, &dir, number, written).await?;
-    let mut w = XmlWriter::new("CopyPartResult");
-    w.elem("LastModified", &last_modified(part.last_modified));
-    w.elem("ETag", &format!("\"{}\"", part.etag));
-    let mut resp = xml_response(w.finish());
+    let doc = CopyPartResult {
+        last_modified: iso8601_secs(part.last_modified),
+        etag: quoted(&part.etag),
+    };
+    let mut resp = crate::xml::respond("CopyPartResult", &doc)?;
     let h = resp.headers_mut();
     h.insert(
         "etag",

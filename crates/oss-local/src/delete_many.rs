@@ -4,10 +4,11 @@
 
 use crate::body::RequestBody;
 use crate::context::{Call, Resp};
-use crate::list::{encode_name, xml_response};
+use crate::list::encode_name;
 use crate::object::check_md5;
-use crate::xml::{OssError, XmlWriter};
+use crate::xml::OssError;
 use md5::{Digest, Md5};
+use serde::Serialize;
 
 /// Most keys in one request (OSS's figure).
 const MAX_KEYS: usize = 1000;
@@ -86,19 +87,34 @@ pub(crate) async fn delete_many(c: &Call<'_>, body: &mut RequestBody) -> Result<
             );
         }
     }
-    let mut w = XmlWriter::new("DeleteResult");
-    if url {
-        w.elem("EncodingType", "url");
-    }
+    let mut doc = DeleteResult {
+        encoding_type: url.then_some("url"),
+        deleted: Vec::new(),
+    };
     for key in &keys {
         state.storage.delete(bucket, key)?;
         if !quiet {
-            w.open("Deleted");
-            w.elem("Key", &encode_name(key, url));
-            w.close();
+            doc.deleted.push(Deleted {
+                key: encode_name(key, url),
+            });
         }
     }
-    Ok(xml_response(w.finish()))
+    crate::xml::respond("DeleteResult", &doc)
+}
+
+/// The DeleteMultipleObjects answer (no `Deleted` in quiet mode).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding_type: Option<&'static str>,
+    deleted: Vec<Deleted>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Deleted {
+    key: String,
 }
 
 #[cfg(test)]

@@ -1,14 +1,13 @@
 //! ListObjects (V1, `marker`) and ListObjectsV2 (`list-type=2`, continuation tokens).
 
-use crate::auth::iso8601;
+use crate::auth::iso8601_secs;
 use crate::context::Target;
-use crate::context::{Call, Resp, State};
+use crate::context::{Call, Resp};
 use crate::storage::ObjectMeta;
-use crate::xml::{OssError, XmlWriter};
-use axum::body::Body;
+use crate::xml::{quoted, OssError, Owner};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use http::Response;
+use serde::Serialize;
 
 /// URL-encodes a name when the client asked for `encoding-type=url`.
 pub(crate) fn encode_name(name: &str, url: bool) -> String {
@@ -17,14 +16,6 @@ pub(crate) fn encode_name(name: &str, url: bool) -> String {
     } else {
         name.to_string()
     }
-}
-
-pub(crate) fn xml_response(xml: String) -> Resp {
-    Response::builder()
-        .status(200)
-        .header("content-type", "application/xml")
-        .body(Body::from(xml))
-        .expect("valid response")
 }
 
 /// What a listing asks for.
@@ -134,76 +125,111 @@ pub(crate) fn list(c: &Call<'_>) -> Result<Resp, OssError> {
     let params = ListParams::parse(target, v2)?;
     let objects = state.storage.list(bucket)?;
     let page = page(&objects, &params);
-    let mut w = XmlWriter::new("ListBucketResult");
-    write_header(&mut w, target, bucket, v2, &params, &page);
+    let url = params.url;
     let fetch_owner = !v2 || target.param("fetch-owner") == Some("true");
-    for m in &page.contents {
-        write_object(&mut w, state, m, params.url, fetch_owner);
-    }
-    for p in &page.prefixes {
-        w.open("CommonPrefixes");
-        w.elem("Prefix", &encode_name(p, params.url));
-        w.close();
-    }
-    Ok(xml_response(w.finish()))
+    let owner = fetch_owner.then(|| Owner::account(&state.opts.account_id));
+    let contents = page.contents.iter().map(|m| Contents {
+        key: encode_name(&m.key, url),
+        last_modified: iso8601_secs(m.last_modified),
+        etag: quoted(&m.etag),
+        object_type: &m.object_type,
+        size: m.size,
+        storage_class: "Standard",
+        owner,
+    });
+    let prefixes = page.prefixes.iter().map(|p| CommonPrefixes {
+        prefix: encode_name(p, url),
+    });
+    let doc = ListBucketResult {
+        contents: contents.collect(),
+        common_prefixes: prefixes.collect(),
+        ..header(target, bucket, v2, &params, &page)
+    };
+    crate::xml::respond("ListBucketResult", &doc)
 }
 
-fn write_header(
-    w: &mut XmlWriter,
-    target: &Target,
-    bucket: &str,
+/// The ListObjects / ListObjectsV2 answer: the header elements, then `Contents`, then
+/// `CommonPrefixes`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListBucketResult<'a> {
+    name: &'a str,
+    prefix: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continuation_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    marker: Option<String>,
+    max_keys: usize,
+    delimiter: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding_type: Option<&'a str>,
+    is_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_continuation_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_count: Option<usize>,
+    contents: Vec<Contents<'a>>,
+    common_prefixes: Vec<CommonPrefixes>,
+}
+
+/// One listed object.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Contents<'a> {
+    key: String,
+    last_modified: String,
+    #[serde(rename = "ETag")]
+    etag: String,
+    #[serde(rename = "Type")]
+    object_type: &'a str,
+    size: u64,
+    storage_class: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<Owner<'a>>,
+}
+
+/// One common prefix (of a listing or of ListMultipartUploads).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CommonPrefixes {
+    /// The prefix (URL-encoded when asked).
+    pub prefix: String,
+}
+
+/// The header elements of a listing (no `Contents` or `CommonPrefixes` yet).
+fn header<'a>(
+    target: &'a Target,
+    bucket: &'a str,
     v2: bool,
     p: &ListParams<'_>,
     page: &Page<'_>,
-) {
+) -> ListBucketResult<'a> {
     let url = p.url;
-    w.elem("Name", bucket);
-    w.elem("Prefix", &encode_name(p.prefix, url));
-    if v2 {
-        if let Some(t) = target.param("continuation-token").filter(|t| !t.is_empty()) {
-            w.elem("ContinuationToken", t);
-        }
-        if let Some(s) = target.param("start-after") {
-            w.elem("StartAfter", &encode_name(s, url));
-        }
-    } else {
-        w.elem("Marker", &encode_name(&p.after, url));
+    let next = page.truncated.then_some(&page.next_after);
+    ListBucketResult {
+        name: bucket,
+        prefix: encode_name(p.prefix, url),
+        continuation_token: v2
+            .then(|| target.param("continuation-token").filter(|t| !t.is_empty()))
+            .flatten(),
+        start_after: v2
+            .then(|| target.param("start-after").map(|s| encode_name(s, url)))
+            .flatten(),
+        marker: (!v2).then(|| encode_name(&p.after, url)),
+        max_keys: p.max_keys,
+        delimiter: encode_name(p.delimiter, url),
+        encoding_type: url.then_some("url"),
+        is_truncated: page.truncated,
+        next_continuation_token: next
+            .filter(|_| v2)
+            .map(|n| URL_SAFE_NO_PAD.encode(n.as_bytes())),
+        next_marker: next.filter(|_| !v2).map(|n| encode_name(n, url)),
+        key_count: v2.then_some(page.contents.len() + page.prefixes.len()),
+        contents: Vec::new(),
+        common_prefixes: Vec::new(),
     }
-    w.elem("MaxKeys", &p.max_keys.to_string());
-    w.elem("Delimiter", &encode_name(p.delimiter, url));
-    if url {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("IsTruncated", if page.truncated { "true" } else { "false" });
-    if page.truncated {
-        if v2 {
-            let token = URL_SAFE_NO_PAD.encode(page.next_after.as_bytes());
-            w.elem("NextContinuationToken", &token);
-        } else {
-            w.elem("NextMarker", &encode_name(&page.next_after, url));
-        }
-    }
-    if v2 {
-        let count = page.contents.len() + page.prefixes.len();
-        w.elem("KeyCount", &count.to_string());
-    }
-}
-
-fn write_object(w: &mut XmlWriter, state: &State, m: &ObjectMeta, url: bool, owner: bool) {
-    w.open("Contents");
-    w.elem("Key", &encode_name(&m.key, url));
-    let modified = time::OffsetDateTime::from_unix_timestamp(m.last_modified)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    w.elem("LastModified", &iso8601(modified));
-    w.elem("ETag", &format!("\"{}\"", m.etag));
-    w.elem("Type", &m.object_type);
-    w.elem("Size", &m.size.to_string());
-    w.elem("StorageClass", "Standard");
-    if owner {
-        w.open("Owner");
-        w.elem("ID", &state.opts.account_id);
-        w.elem("DisplayName", &state.opts.account_id);
-        w.close();
-    }
-    w.close();
 }

@@ -4,14 +4,14 @@
 //! part, `part-<n>.json` (the commit point) and its data file. Parts are written to temporary
 //! files and renamed, so concurrent UploadPart calls never see each other's half-written data.
 
-use crate::auth::iso8601;
+use crate::auth::iso8601_secs;
 use crate::body::RequestBody;
 use crate::context::{Call, Target};
 use crate::context::{Resp, State};
-use crate::list::{encode_name, xml_response};
+use crate::list::{encode_name, CommonPrefixes};
 use crate::object::{check_length, check_md5, content_type, header, stored_headers, user_meta};
 use crate::storage::{now_secs, random_hex, read_json, write_atomic, ObjectMeta};
-use crate::xml::{parse_complete, OssError, XmlWriter};
+use crate::xml::{parse_complete, quoted, OssError};
 use axum::body::Body;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -110,14 +110,24 @@ pub(crate) fn initiate(c: &Call<'_>) -> Result<Resp, OssError> {
     let json = serde_json::to_vec(&upload).map_err(OssError::internal)?;
     write_atomic(&state.storage.tmp_dir(), &dir.join("upload.json"), &json)?;
     let url = target.param("encoding-type") == Some("url");
-    let mut w = XmlWriter::new("InitiateMultipartUploadResult");
-    w.elem("Bucket", bucket);
-    w.elem("Key", &encode_name(key, url));
-    w.elem("UploadId", &id);
-    if url {
-        w.elem("EncodingType", "url");
-    }
-    Ok(xml_response(w.finish()))
+    let doc = InitiateMultipartUploadResult {
+        bucket,
+        key: encode_name(key, url),
+        upload_id: &id,
+        encoding_type: url.then_some("url"),
+    };
+    crate::xml::respond("InitiateMultipartUploadResult", &doc)
+}
+
+/// The InitiateMultipartUpload answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InitiateMultipartUploadResult<'a> {
+    bucket: &'a str,
+    key: String,
+    upload_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding_type: Option<&'a str>,
 }
 
 /// UploadPart.
@@ -229,36 +239,52 @@ pub(crate) fn list_parts(c: &Call<'_>) -> Result<Resp, OssError> {
     let truncated = all.len() > max_parts;
     let page = &all[..all.len().min(max_parts)];
     let url = target.param("encoding-type") == Some("url");
-    let mut w = XmlWriter::new("ListPartsResult");
-    w.elem("Bucket", bucket);
-    if url {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("Key", &encode_name(key, url));
-    w.elem("UploadId", &id);
-    w.elem("PartNumberMarker", &marker.to_string());
-    w.elem(
-        "NextPartNumberMarker",
-        &page.last().map_or(marker, |p| p.number).to_string(),
-    );
-    w.elem("MaxParts", &max_parts.to_string());
-    w.elem("IsTruncated", if truncated { "true" } else { "false" });
-    for p in page {
-        w.open("Part");
-        w.elem("PartNumber", &p.number.to_string());
-        w.elem(
-            "LastModified",
-            &iso8601(
-                time::OffsetDateTime::from_unix_timestamp(p.last_modified)
-                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-            ),
-        );
-        w.elem("ETag", &format!("\"{}\"", p.etag));
-        w.elem("HashCrc64ecma", &p.crc64.to_string());
-        w.elem("Size", &p.size.to_string());
-        w.close();
-    }
-    Ok(xml_response(w.finish()))
+    let part = page.iter().map(|p| ListedPart {
+        part_number: p.number,
+        last_modified: iso8601_secs(p.last_modified),
+        etag: quoted(&p.etag),
+        hash_crc64ecma: p.crc64,
+        size: p.size,
+    });
+    let doc = ListPartsResult {
+        bucket,
+        encoding_type: url.then_some("url"),
+        key: encode_name(key, url),
+        upload_id: &id,
+        part_number_marker: marker,
+        next_part_number_marker: page.last().map_or(marker, |p| p.number),
+        max_parts,
+        is_truncated: truncated,
+        part: part.collect(),
+    };
+    crate::xml::respond("ListPartsResult", &doc)
+}
+
+/// The ListParts answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListPartsResult<'a> {
+    bucket: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding_type: Option<&'a str>,
+    key: String,
+    upload_id: &'a str,
+    part_number_marker: u32,
+    next_part_number_marker: u32,
+    max_parts: usize,
+    is_truncated: bool,
+    part: Vec<ListedPart>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListedPart {
+    part_number: u32,
+    last_modified: String,
+    #[serde(rename = "ETag")]
+    etag: String,
+    hash_crc64ecma: u64,
+    size: u64,
 }
 
 /// CompleteMultipartUpload.
@@ -390,6 +416,19 @@ async fn assemble(
     state.storage.commit_segments(bucket, meta, &files)
 }
 
+/// The CompleteMultipartUpload document.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CompleteMultipartUploadResult<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding_type: Option<&'a str>,
+    location: String,
+    bucket: &'a str,
+    key: String,
+    #[serde(rename = "ETag")]
+    etag: String,
+}
+
 /// The CompleteMultipartUpload answer (or the callback's).
 async fn complete_answer(
     c: &Call<'_>,
@@ -399,18 +438,14 @@ async fn complete_answer(
     let (target, bucket, key) = (c.target, c.bucket, c.key);
 
     let url = target.param("encoding-type") == Some("url");
-    let mut w = XmlWriter::new("CompleteMultipartUploadResult");
-    if url {
-        w.elem("EncodingType", "url");
-    }
-    w.elem(
-        "Location",
-        &format!("http://{}/{bucket}/{}", target.host, encode_name(key, true)),
-    );
-    w.elem("Bucket", bucket);
-    w.elem("Key", &encode_name(key, url));
-    w.elem("ETag", &format!("\"{}\"", meta.etag));
-    let mut resp = xml_response(w.finish());
+    let doc = CompleteMultipartUploadResult {
+        encoding_type: url.then_some("url"),
+        location: format!("http://{}/{bucket}/{}", target.host, encode_name(key, true)),
+        bucket,
+        key: encode_name(key, url),
+        etag: quoted(&meta.etag),
+    };
+    let mut resp = crate::xml::respond("CompleteMultipartUploadResult", &doc)?;
     let h = resp.headers_mut();
     h.insert(
         "etag",
@@ -452,34 +487,65 @@ fn after_markers(key: &str, id: &str, key_marker: &str, id_marker: &str) -> bool
     key > key_marker || (key == key_marker && !id_marker.is_empty() && id > id_marker)
 }
 
-/// ListMultipartUploads.
-pub(crate) fn list_uploads(c: &Call<'_>) -> Result<Resp, OssError> {
-    let (state, target, bucket) = (c.state, c.target, c.bucket);
-    let param = |n: &str| target.param(n).unwrap_or("");
-    let (prefix, delimiter) = (param("prefix"), param("delimiter"));
-    let (key_marker, id_marker) = (param("key-marker"), param("upload-id-marker"));
-    let max: usize = match target.param("max-uploads").filter(|v| !v.is_empty()) {
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| OssError::invalid_argument("max-uploads must be between 1 and 1000."))?,
-        None => 1000,
-    };
+/// One page of ListMultipartUploads: uploads (key, id, initiated) and common prefixes.
+#[derive(Default)]
+struct UploadsPage {
+    uploads: Vec<(String, String, i64)>,
+    prefixes: Vec<String>,
+    truncated: bool,
+}
+
+/// What ListMultipartUploads asks for.
+struct UploadsQuery<'a> {
+    prefix: &'a str,
+    delimiter: &'a str,
+    key_marker: &'a str,
+    id_marker: &'a str,
+    max: usize,
+}
+
+impl<'a> UploadsQuery<'a> {
+    fn parse(target: &'a Target) -> Result<Self, OssError> {
+        let param = |n: &str| target.param(n).unwrap_or("");
+        let max: usize = match target.param("max-uploads").filter(|v| !v.is_empty()) {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    OssError::invalid_argument("max-uploads must be between 1 and 1000.")
+                })?,
+            None => 1000,
+        };
+        Ok(Self {
+            prefix: param("prefix"),
+            delimiter: param("delimiter"),
+            key_marker: param("key-marker"),
+            id_marker: param("upload-id-marker"),
+            max,
+        })
+    }
+}
+
+/// The uploads of `bucket` after the markers, in key order, one page of them.
+fn uploads_page(
+    state: &State,
+    bucket: &str,
+    q: &UploadsQuery<'_>,
+) -> Result<UploadsPage, OssError> {
+    let (prefix, delimiter, key_marker) = (q.prefix, q.delimiter, q.key_marker);
     let mut all: Vec<(String, String, i64)> = Vec::new();
     for e in std::fs::read_dir(state.storage.bucket_dir(bucket).join("uploads"))?.flatten() {
         let id = e.file_name().to_string_lossy().to_string();
         if let Some(u) = read_json::<Upload>(&e.path().join("upload.json"))? {
-            if u.key.starts_with(prefix) && after_markers(&u.key, &id, key_marker, id_marker) {
+            if u.key.starts_with(prefix) && after_markers(&u.key, &id, key_marker, q.id_marker) {
                 all.push((u.key, id, u.initiated));
             }
         }
     }
     all.sort();
     // With a delimiter, keys with it after the prefix roll up into one common prefix each.
-    let mut uploads = Vec::new();
-    let mut prefixes: Vec<String> = Vec::new();
-    let mut truncated = false;
+    let mut page = UploadsPage::default();
     for (k, id, initiated) in all {
         let common = (!delimiter.is_empty())
             .then(|| k[prefix.len()..].find(delimiter))
@@ -487,56 +553,82 @@ pub(crate) fn list_uploads(c: &Call<'_>) -> Result<Resp, OssError> {
             .map(|i| k[..prefix.len() + i + delimiter.len()].to_string());
         // A common prefix counts once, and one used as the marker skips all keys under it.
         if let Some(cp) = &common {
-            if prefixes.last() == Some(cp) || (!key_marker.is_empty() && cp.as_str() <= key_marker)
+            if page.prefixes.last() == Some(cp)
+                || (!key_marker.is_empty() && cp.as_str() <= key_marker)
             {
                 continue;
             }
         }
-        if uploads.len() + prefixes.len() == max {
-            truncated = true;
+        if page.uploads.len() + page.prefixes.len() == q.max {
+            page.truncated = true;
             break;
         }
         match common {
-            Some(cp) => prefixes.push(cp),
-            None => uploads.push((k, id, initiated)),
+            Some(cp) => page.prefixes.push(cp),
+            None => page.uploads.push((k, id, initiated)),
         }
     }
-    let url = target.param("encoding-type") == Some("url");
-    let mut w = XmlWriter::new("ListMultipartUploadsResult");
-    w.elem("Bucket", bucket);
-    if url {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("KeyMarker", &encode_name(key_marker, url));
-    w.elem("UploadIdMarker", id_marker);
-    let (next_key, next_id) = match (uploads.last(), prefixes.last()) {
+    Ok(page)
+}
+
+/// ListMultipartUploads.
+pub(crate) fn list_uploads(c: &Call<'_>) -> Result<Resp, OssError> {
+    let q = UploadsQuery::parse(c.target)?;
+    let page = uploads_page(c.state, c.bucket, &q)?;
+    let url = c.target.param("encoding-type") == Some("url");
+    let (next_key, next_id) = match (page.uploads.last(), page.prefixes.last()) {
         (Some((k, i, _)), p) if p.is_none_or(|p| p < k) => (k.clone(), i.clone()),
         (_, Some(p)) => (p.clone(), String::new()),
         _ => (String::new(), String::new()),
     };
-    w.elem("NextKeyMarker", &encode_name(&next_key, url));
-    w.elem("NextUploadIdMarker", &next_id);
-    w.elem("Delimiter", &encode_name(delimiter, url));
-    w.elem("Prefix", &encode_name(prefix, url));
-    w.elem("MaxUploads", &max.to_string());
-    w.elem("IsTruncated", if truncated { "true" } else { "false" });
-    for (k, id, initiated) in &uploads {
-        w.open("Upload");
-        w.elem("Key", &encode_name(k, url));
-        w.elem("UploadId", id);
-        w.elem(
-            "Initiated",
-            &iso8601(
-                time::OffsetDateTime::from_unix_timestamp(*initiated)
-                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-            ),
-        );
-        w.close();
-    }
-    for p in prefixes {
-        w.open("CommonPrefixes");
-        w.elem("Prefix", &encode_name(&p, url));
-        w.close();
-    }
-    Ok(xml_response(w.finish()))
+    let upload = page.uploads.iter().map(|(k, id, initiated)| ListedUpload {
+        key: encode_name(k, url),
+        upload_id: id,
+        initiated: iso8601_secs(*initiated),
+    });
+    let prefixes = page.prefixes.iter().map(|p| CommonPrefixes {
+        prefix: encode_name(p, url),
+    });
+    let doc = ListMultipartUploadsResult {
+        bucket: c.bucket,
+        encoding_type: url.then_some("url"),
+        key_marker: encode_name(q.key_marker, url),
+        upload_id_marker: q.id_marker,
+        next_key_marker: encode_name(&next_key, url),
+        next_upload_id_marker: next_id,
+        delimiter: encode_name(q.delimiter, url),
+        prefix: encode_name(q.prefix, url),
+        max_uploads: q.max,
+        is_truncated: page.truncated,
+        upload: upload.collect(),
+        common_prefixes: prefixes.collect(),
+    };
+    crate::xml::respond("ListMultipartUploadsResult", &doc)
+}
+
+/// The ListMultipartUploads answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListMultipartUploadsResult<'a> {
+    bucket: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding_type: Option<&'a str>,
+    key_marker: String,
+    upload_id_marker: &'a str,
+    next_key_marker: String,
+    next_upload_id_marker: String,
+    delimiter: String,
+    prefix: String,
+    max_uploads: usize,
+    is_truncated: bool,
+    upload: Vec<ListedUpload<'a>>,
+    common_prefixes: Vec<CommonPrefixes>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListedUpload<'a> {
+    key: String,
+    upload_id: &'a str,
+    initiated: String,
 }

@@ -15,13 +15,14 @@ use crate::body::RequestBody;
 use crate::context::{Call, Principal, Target};
 use crate::context::{Resp, State};
 use crate::storage::{ChunkSource, ObjectMeta};
-use crate::xml::{OssError, XmlWriter};
+use crate::xml::OssError;
 use axum::body::Body;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use oss_direct_wire::policy::Context;
+use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
 /// Largest text field of a form (the policy is the big one).
@@ -404,7 +405,7 @@ async fn store(
     };
     meta.data_file = String::new();
     let meta = state.storage.commit(bucket, meta, written.temp)?;
-    let mut resp = answer(target, bucket, form, &meta);
+    let mut resp = answer(target, bucket, form, &meta)?;
     if checked.callback.is_some() && resp.status() == http::StatusCode::NO_CONTENT {
         // The callback's answer is relayed as the upload's, which a 204 could not carry.
         *resp.status_mut() = http::StatusCode::OK;
@@ -417,7 +418,7 @@ async fn store(
 
 /// 204 (the default), 200, 201 with a `PostResponse` document, or 303 to
 /// `success_action_redirect`.
-fn answer(target: &Target, bucket: &str, form: &Form, meta: &ObjectMeta) -> Resp {
+fn answer(target: &Target, bucket: &str, form: &Form, meta: &ObjectMeta) -> Result<Resp, OssError> {
     let etag = format!("\"{}\"", meta.etag);
     let location = format!(
         "http://{}/{bucket}/{}",
@@ -438,29 +439,41 @@ fn answer(target: &Target, bucket: &str, form: &Form, meta: &ObjectMeta) -> Resp
             .append_pair("etag", &etag)
             .finish();
         let sep = if redirect.contains('?') { '&' } else { '?' };
-        return b
+        return Ok(b
             .status(303)
             .header("location", format!("{redirect}{sep}{query}"))
             .header("content-length", "0")
             .body(Body::empty())
-            .expect("valid response");
+            .expect("valid response"));
     }
-    match form.get("success_action_status") {
+    let resp = match form.get("success_action_status") {
         Some("200") => b
             .status(200)
             .header("content-length", "0")
             .body(Body::empty()),
         Some("201") => {
-            let mut w = XmlWriter::new("PostResponse");
-            w.elem("Bucket", bucket);
-            w.elem("Location", &location);
-            w.elem("Key", &meta.key);
-            w.elem("ETag", &etag);
+            let doc = PostResponse {
+                bucket,
+                location: &location,
+                key: &meta.key,
+                etag: &etag,
+            };
             b.status(201)
                 .header("content-type", "application/xml")
-                .body(Body::from(w.finish()))
+                .body(Body::from(crate::xml::document("PostResponse", &doc)?))
         }
         _ => b.status(204).body(Body::empty()),
-    }
-    .expect("valid response")
+    };
+    Ok(resp.expect("valid response"))
+}
+
+/// The PostObject answer with `success_action_status=201`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PostResponse<'a> {
+    bucket: &'a str,
+    location: &'a str,
+    key: &'a str,
+    #[serde(rename = "ETag")]
+    etag: &'a str,
 }

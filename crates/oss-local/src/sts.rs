@@ -5,7 +5,6 @@ use crate::acs3;
 use crate::body::RequestBody;
 use crate::context::{Resp, State};
 use crate::token::{Claims, TokenKey};
-use crate::xml::XmlWriter;
 use axum::body::Body;
 use http::{Method, Response};
 use oss_direct_wire::policy::{allowed_by_all, Policy, MAX_SESSION_POLICY_LEN};
@@ -35,12 +34,13 @@ fn request_id() -> String {
     )
 }
 
-/// Answers in JSON, or in XML when the request said `Format=XML`.
+/// Answers in JSON, or in XML when the request said `Format=XML` (the same members as
+/// elements under `root`, objects nested).
 fn respond(status: u16, root: &str, v: serde_json::Value, xml: bool) -> Resp {
     let (content_type, body) = if xml {
-        let mut w = XmlWriter::new(root);
-        write_xml(&mut w, &v);
-        ("text/xml;charset=utf-8", w.finish())
+        // Only strings and objects under fixed member names: serializing cannot fail.
+        let body = crate::xml::document(root, &v).expect("an STS answer serializes");
+        ("text/xml;charset=utf-8", body)
     } else {
         ("application/json;charset=utf-8", v.to_string())
     };
@@ -49,22 +49,6 @@ fn respond(status: u16, root: &str, v: serde_json::Value, xml: bool) -> Resp {
         .header("content-type", content_type)
         .body(Body::from(body))
         .expect("valid response")
-}
-
-fn write_xml(w: &mut XmlWriter, v: &serde_json::Value) {
-    if let serde_json::Value::Object(map) = v {
-        for (k, v) in map {
-            match v {
-                serde_json::Value::Object(_) => {
-                    w.open(k);
-                    write_xml(w, v);
-                    w.close();
-                }
-                serde_json::Value::String(s) => w.elem(k, s),
-                other => w.elem(k, &other.to_string()),
-            }
-        }
-    }
 }
 
 pub(crate) async fn handle(

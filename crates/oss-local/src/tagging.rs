@@ -5,8 +5,8 @@
 
 use crate::body::RequestBody;
 use crate::context::{Call, Resp};
-use crate::list::xml_response;
-use crate::xml::{OssError, XmlWriter};
+use crate::xml::OssError;
+use serde::Serialize;
 
 /// Most tags on one object.
 const MAX_TAGS: usize = 10;
@@ -65,22 +65,37 @@ pub(crate) fn count_header(tags: &[(String, String)]) -> Option<String> {
 }
 
 /// GetObjectTagging.
-/// GetObjectTagging.
 pub(crate) fn get(c: &Call<'_>) -> Result<Resp, OssError> {
     let (state, bucket, key) = (c.state, c.bucket, c.key);
     let meta = state
         .storage
         .head(bucket, key)?
         .ok_or_else(|| OssError::no_such_key(key))?;
-    let mut w = XmlWriter::new("Tagging");
-    w.open("TagSet");
-    for (k, v) in &meta.tags {
-        w.open("Tag");
-        w.elem("Key", k);
-        w.elem("Value", v);
-        w.close();
-    }
-    Ok(xml_response(w.finish()))
+    let tag = meta.tags.iter().map(|(key, value)| Tag { key, value });
+    let doc = Tagging {
+        tag_set: TagSet { tag: tag.collect() },
+    };
+    crate::xml::respond("Tagging", &doc)
+}
+
+/// The GetObjectTagging answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tagging<'a> {
+    tag_set: TagSet<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagSet<'a> {
+    tag: Vec<Tag<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tag<'a> {
+    key: &'a str,
+    value: &'a str,
 }
 
 /// Parses `<Tagging><TagSet><Tag><Key/><Value/></Tag>...</TagSet></Tagging>`.

@@ -1,7 +1,11 @@
-//! OSS XML: the error document, a small writer for result documents, and a reader for the
-//! `CompleteMultipartUpload` body.
+//! OSS XML: the error document, result documents through quick-xml's serde serializer
+//! ([`document`], [`respond`]), and readers for small request bodies.
 
-use http::StatusCode;
+use crate::context::Resp;
+use axum::body::Body;
+use http::{Response, StatusCode};
+use quick_xml::se::{QuoteLevel, Serializer};
+use serde::Serialize;
 
 /// An OSS error as the service reports it: HTTP status, `Code`, `Message` and extra elements.
 #[derive(Debug, Clone)]
@@ -66,17 +70,37 @@ impl OssError {
         .with("UploadId", upload_id)
     }
 
-    /// The `<Error>` document.
+    /// The `<Error>` document: `Code`, `Message`, `RequestId`, `HostId`, then the extra
+    /// elements in the order they were added.
     pub fn to_xml(&self, request_id: &str, host_id: &str) -> String {
-        let mut w = XmlWriter::new("Error");
-        w.elem("Code", &self.code);
-        w.elem("Message", &self.message);
-        w.elem("RequestId", request_id);
-        w.elem("HostId", host_id);
-        for (name, value) in &self.extra {
-            w.elem(name, value);
-        }
-        w.finish()
+        let doc = ErrorDocument {
+            error: self,
+            request_id,
+            host_id,
+        };
+        // Only text under fixed, valid element names: serializing cannot fail.
+        document("Error", &doc).expect("an error document serializes")
+    }
+}
+
+/// The elements of an `<Error>` document (their names are only known at run time).
+struct ErrorDocument<'a> {
+    error: &'a OssError,
+    request_id: &'a str,
+    host_id: &'a str,
+}
+
+impl Serialize for ErrorDocument<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.error;
+        let fixed = [
+            ("Code", e.code.as_str()),
+            ("Message", e.message.as_str()),
+            ("RequestId", self.request_id),
+            ("HostId", self.host_id),
+        ];
+        let extra = e.extra.iter().map(|(k, v)| (*k, v.as_str()));
+        s.collect_map(fixed.into_iter().chain(extra))
     }
 }
 
@@ -86,72 +110,55 @@ impl From<std::io::Error> for OssError {
     }
 }
 
-/// Escapes text for an XML element (quotes stay literal, as OSS writes `<ETag>"..."</ETag>`).
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// The line every OSS XML answer starts with.
+const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+/// `doc` as an OSS XML document under `root`: the XML declaration line, then the elements in
+/// field order, as OSS writes them: an empty element as `<A></A>`, quotes literal
+/// (`<ETag>"..."</ETag>`), only `<`, `>` and `&` escaped.
+pub(crate) fn document<T: Serialize + ?Sized>(root: &str, doc: &T) -> Result<String, OssError> {
+    let mut out = String::from(DECLARATION);
+    let mut ser = Serializer::with_root(&mut out, Some(root)).map_err(OssError::internal)?;
+    ser.expand_empty_elements(true);
+    ser.set_quote_level(QuoteLevel::Partial);
+    doc.serialize(ser).map_err(OssError::internal)?;
+    Ok(out)
 }
 
-/// Writes `<?xml ...?><Root>...</Root>` with nested elements, no attributes.
-pub(crate) struct XmlWriter {
-    out: String,
-    stack: Vec<String>,
+/// A 200 answer with `doc` as its XML body (see [`document`]).
+pub(crate) fn respond<T: Serialize + ?Sized>(root: &str, doc: &T) -> Result<Resp, OssError> {
+    let xml = document(root, doc)?;
+    Ok(Response::builder()
+        .status(200)
+        .header("content-type", "application/xml")
+        .body(Body::from(xml))
+        .expect("valid response"))
 }
 
-impl XmlWriter {
-    pub fn new(root: &str) -> Self {
-        let mut w = Self {
-            out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
-            stack: Vec::new(),
-        };
-        w.open(root);
-        w
-    }
+/// The owner of buckets and objects: the account (`<ID>` then `<DisplayName>`).
+#[derive(Serialize, Clone, Copy)]
+pub(crate) struct Owner<'a> {
+    /// The account id.
+    #[serde(rename = "ID")]
+    pub id: &'a str,
+    /// The account id again, as OSS shows it.
+    #[serde(rename = "DisplayName")]
+    pub display_name: &'a str,
+}
 
-    pub fn open(&mut self, name: &str) {
-        self.out.push('<');
-        self.out.push_str(name);
-        self.out.push('>');
-        self.stack.push(name.to_string());
-    }
-
-    pub fn close(&mut self) {
-        if let Some(name) = self.stack.pop() {
-            self.out.push_str("</");
-            self.out.push_str(&name);
-            self.out.push('>');
+impl<'a> Owner<'a> {
+    /// The account `id` as owner.
+    pub fn account(id: &'a str) -> Self {
+        Self {
+            id,
+            display_name: id,
         }
     }
+}
 
-    pub fn elem(&mut self, name: &str, text: &str) {
-        self.out.push('<');
-        self.out.push_str(name);
-        self.out.push('>');
-        self.out.push_str(&escape(text));
-        self.out.push_str("</");
-        self.out.push_str(name);
-        self.out.push('>');
-    }
-
-    /// Text directly inside the current element.
-    pub fn out_text(&mut self, text: &str) {
-        self.out.push_str(&escape(text));
-    }
-
-    pub fn finish(mut self) -> String {
-        while !self.stack.is_empty() {
-            self.close();
-        }
-        self.out
-    }
+/// `"ETAG"`: an ETag as OSS writes it, in literal quotes.
+pub(crate) fn quoted(etag: &str) -> String {
+    format!("\"{etag}\"")
 }
 
 /// The `MalformedXML` error.
@@ -295,10 +302,45 @@ mod tests {
     }
 
     #[test]
+    fn documents_are_written_as_oss_writes_them() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Doc<'a> {
+            #[serde(rename = "ETag")]
+            etag: String,
+            empty: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            absent: Option<&'a str>,
+            item: Vec<&'a str>,
+            owner: Owner<'a>,
+        }
+        let doc = Doc {
+            etag: quoted("AB"),
+            empty: "",
+            absent: None,
+            item: vec!["a<b>&'c'", "d"],
+            owner: Owner::account("1"),
+        };
+        assert_eq!(
+            document("Root", &doc).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Root><ETag>\"AB\"</ETag><Empty></Empty>\
+             <Item>a&lt;b&gt;&amp;'c'</Item><Item>d</Item>\
+             <Owner><ID>1</ID><DisplayName>1</DisplayName></Owner></Root>"
+        );
+    }
+
+    #[test]
     fn error_document_escapes() {
         let xml = OssError::no_such_key("a<b").to_xml("RID", "host");
         assert!(xml.contains("<Code>NoSuchKey</Code>"));
         assert!(xml.contains("<Key>a&lt;b</Key>"));
         assert!(xml.contains("<RequestId>RID</RequestId>"));
+        let xml = OssError::no_such_upload("U")
+            .with("Extra", "\"x\"")
+            .to_xml("R", "h");
+        assert!(xml.ends_with(
+            "<RequestId>R</RequestId><HostId>h</HostId><UploadId>U</UploadId>\
+             <Extra>\"x\"</Extra></Error>"
+        ));
     }
 }
