@@ -22,11 +22,17 @@ pub(crate) type Resp = Response<Body>;
 
 /// Everything the handlers share.
 pub(crate) struct State {
+    /// The options it was started with.
     pub opts: Options,
+    /// The RAM users, each with its parsed policy.
     pub users: Vec<(User, Arc<Policy>)>,
+    /// The roles `AssumeRole` may assume, each with its parsed policy.
     pub roles: Vec<(Role, Arc<Policy>)>,
+    /// Buckets and objects on disk.
     pub storage: Storage,
+    /// Issues and verifies STS security tokens.
     pub tokens: TokenKey,
+    /// The fault switchboard.
     pub faults: Arc<Faults>,
     /// STS `SignatureNonce`s seen, with when they may be forgotten.
     pub nonces: Mutex<HashMap<String, i64>>,
@@ -45,6 +51,7 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// The lock of one upload id (or, for AppendObject, one object), made on first use.
     pub fn upload_lock(&self, upload_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut m = self.upload_locks.lock().unwrap_or_else(|e| e.into_inner());
         m.entry(upload_id.to_string()).or_default().clone()
@@ -69,14 +76,18 @@ impl State {
 /// The addressed bucket and key, and the decoded query.
 #[derive(Debug)]
 pub(crate) struct Target {
+    /// The bucket, from the virtual host or the first path segment (none for ListBuckets).
     pub bucket: Option<String>,
+    /// The object key, decoded and checked.
     pub key: Option<String>,
+    /// The query parameters, decoded, in request order.
     pub query: Vec<(String, String)>,
     /// The Host header, for `HostId` and `Location`.
     pub host: String,
 }
 
 impl Target {
+    /// The first value of query parameter `name`.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
@@ -84,6 +95,7 @@ impl Target {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether the query names `name` (with or without a value).
     pub fn has(&self, name: &str) -> bool {
         self.query.iter().any(|(k, _)| k == name)
     }
@@ -95,10 +107,15 @@ pub(crate) enum Principal {
     /// No signature at all.
     Anonymous,
     /// A RAM user's long-term key.
-    User { policy: Arc<Policy> },
+    User {
+        /// The user's policy.
+        policy: Arc<Policy>,
+    },
     /// Temporary credentials from `AssumeRole`.
     Session {
+        /// The assumed role's policy.
         role_policy: Arc<Policy>,
+        /// The session policy passed to `AssumeRole`, if any (it can only narrow the role's).
         session_policy: Option<Arc<Policy>>,
     },
 }
@@ -157,15 +174,25 @@ impl Acl {
     }
 }
 
-/// One authorised request to a bucket, for the handlers.
+/// One authorised request: the one value every OSS handler takes (with the body, where it
+/// reads one).
 pub(crate) struct Call<'a> {
+    /// What every handler shares.
     pub state: &'a State,
+    /// The request line and headers.
     pub parts: &'a http::request::Parts,
+    /// The addressed bucket and key, and the query.
     pub target: &'a Target,
+    /// The bucket (empty for ListBuckets, the one operation on the service).
     pub bucket: &'a str,
+    /// The object key (empty for bucket operations).
     pub key: &'a str,
+    /// Who signed the request. `Anonymous` for PostObject, whose form carries the signature
+    /// its handler checks.
     pub principal: &'a Principal,
+    /// The policy condition keys of the request (source IP, listing prefix, ...).
     pub ctx: &'a Context,
+    /// The `x-oss-request-id` of the answer.
     pub request_id: &'a str,
     /// The operation.
     pub op: Op,

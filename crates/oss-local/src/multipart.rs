@@ -90,6 +90,7 @@ fn read_parts(dir: &std::path::Path) -> Result<Vec<Part>, OssError> {
     Ok(parts)
 }
 
+/// InitiateMultipartUpload.
 pub(crate) fn initiate(c: &Call<'_>) -> Result<Resp, OssError> {
     let (state, parts, target, bucket, key) = (c.state, c.parts, c.target, c.bucket, c.key);
     let options = crate::object::WriteOptions::of(c)?;

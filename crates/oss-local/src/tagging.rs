@@ -117,7 +117,6 @@ fn parse(body: &[u8]) -> Result<Vec<(String, String)>, OssError> {
 }
 
 /// PutObjectTagging: replaces the object's tags.
-/// PutObjectTagging.
 pub(crate) async fn put(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, OssError> {
     let (state, bucket, key) = (c.state, c.bucket, c.key);
     let tags = parse(&body.collect(64 * 1024).await?)?;
@@ -126,7 +125,6 @@ pub(crate) async fn put(c: &Call<'_>, body: &mut RequestBody) -> Result<Resp, Os
     Ok(empty(200))
 }
 
-/// DeleteObjectTagging.
 /// DeleteObjectTagging.
 pub(crate) fn delete(c: &Call<'_>) -> Result<Resp, OssError> {
     c.state
