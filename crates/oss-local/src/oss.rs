@@ -291,9 +291,8 @@ async fn run(
         op,
         acl,
     };
-    if bucket.is_none() {
-        return crate::bucket::list_buckets(&call);
-    }
+    // Without a bucket only ListBuckets exists; `Op::of` made anything else `Unsupported`,
+    // which `dispatch` refuses.
     dispatch(&call, body).await
 }
 

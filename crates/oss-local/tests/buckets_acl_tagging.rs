@@ -32,6 +32,16 @@ async fn start_with_admin(dir: &std::path::Path) -> oss_local::Running {
 
 /// ListBuckets (`GET /`), V1-signed by `c`.
 async fn list_buckets(run: &oss_local::Running, c: &Creds, query: &[(&str, &str)]) -> Resp {
+    service_request(run, "GET", c, query).await
+}
+
+/// `method /` (no bucket), V1-signed by `c`.
+async fn service_request(
+    run: &oss_local::Running,
+    method: &str,
+    c: &Creds,
+    query: &[(&str, &str)],
+) -> Resp {
     let mut h = HeaderMap::new();
     let q = q(query);
     let creds = SigningCredentials {
@@ -40,12 +50,32 @@ async fn list_buckets(run: &oss_local::Running, c: &Creds, query: &[(&str, &str)
         security_token: c.token.as_deref(),
     };
     let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-    sign::sign_v1("GET", None, None, &q, &mut h, creds, &date);
+    sign::sign_v1(method, None, None, &q, &mut h, creds, &date);
     let mut u = format!("{}/", run.oss_endpoint());
     if !q.is_empty() {
         u = format!("{u}?{}", query_string(&q));
     }
-    raw("GET", &u, h, vec![]).await
+    raw(method, &u, h, vec![]).await
+}
+
+/// Without a bucket only `GET /` (ListBuckets) exists: any other method is refused, even for a
+/// principal allowed everything, rather than answered with the bucket list.
+#[tokio::test]
+async fn service_requests_other_than_list_buckets_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = start_with_admin(dir.path()).await;
+    for method in ["PUT", "DELETE", "POST"] {
+        let r = service_request(&run, method, &admin(), &[]).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (501, "NotImplemented".into()),
+            "{method} /: {}",
+            r.text()
+        );
+    }
+    let r = service_request(&run, "GET", &admin(), &[("acl", "")]).await;
+    assert_eq!((r.status, r.code()), (501, "NotImplemented".into()));
+    assert_eq!(list_buckets(&run, &admin(), &[]).await.status, 200);
 }
 
 #[tokio::test]
