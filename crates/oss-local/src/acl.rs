@@ -2,9 +2,7 @@
 //! may also have `default`, the bucket's), GetObjectAcl / PutObjectAcl, and what an anonymous
 //! request may do under each.
 
-/// The canned ACL type (named here by the stored metadata).
-pub(crate) use crate::context::Acl;
-use crate::context::{Call, Resp, State};
+use crate::context::{Acl, Call, Resp, State};
 use crate::op::Op;
 use crate::xml::{OssError, Owner};
 use serde::Serialize;

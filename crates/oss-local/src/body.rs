@@ -1,6 +1,6 @@
 //! Reading a request body chunk by chunk, with the "cut the connection after K bytes" fault.
 
-use crate::server::Resp;
+use crate::context::Resp;
 use crate::xml::OssError;
 use bytes::Bytes;
 use http_body_util::BodyExt;

@@ -1,9 +1,7 @@
 //! Listening sockets, connections (so a fault can drop one), and the common response headers.
 
 use crate::body::RequestBody;
-/// The response type (named here by the request body's fault cut).
-pub(crate) use crate::context::Resp;
-use crate::context::State;
+use crate::context::{Resp, State};
 use http::{HeaderValue, Request};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;

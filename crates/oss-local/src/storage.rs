@@ -44,7 +44,7 @@ pub(crate) struct ObjectMeta {
     pub segments: Vec<String>,
     /// The object's own ACL (`None`: the bucket's).
     #[serde(default)]
-    pub acl: Option<crate::acl::Acl>,
+    pub acl: Option<crate::context::Acl>,
     /// `Standard` (`None`) or `IA`.
     #[serde(default)]
     pub storage_class: Option<String>,
@@ -448,7 +448,7 @@ pub(crate) struct BucketMeta {
     /// Seconds since the epoch.
     pub created: i64,
     /// The bucket's canned ACL.
-    pub acl: crate::acl::Acl,
+    pub acl: crate::context::Acl,
 }
 
 impl Storage {
