@@ -113,6 +113,11 @@ EOF
 }
 
 echo "== what an upload costs: $MIB MiB, concurrency $CONC, $ROUNDS rounds (load average $load_start)"
+# One upload first, not counted: on a VM the first pages the server's tmpfs gets cost several
+# times more to fill (here the hypervisor hands them out on first touch), which would land on
+# whichever row comes first (measured: oss-local 4.2 CPU-s/GiB for that row, 2.3-2.7 after).
+one "warm-up (not counted)" 0 "$FILE" "bench/cost-warm-up.bin" >/dev/null
+: >"$RES"
 for r in $(seq 1 "$ROUNDS"); do
   one "curl -T (one presigned PUT)" 0 "$FILE" "bench/cost-curl-$r.bin"
   one "oss-direct, 8 MiB parts" $((8 << 20)) "$FILE" "bench/cost-8-$r.bin"
