@@ -444,24 +444,26 @@ impl Client {
                 (reqwest::Body::wrap_stream(stream), true)
             }
             Body::File { path, offset, len } => {
-                let file = tokio::fs::File::open(path)
-                    .await
-                    .map_err(|e| Error::io(req.op, &format!("cannot open {}", path.display()), e))?
-                    .into_std()
-                    .await;
-                // Read ahead on one blocking thread into the client's reused buffers: one copy
-                // per byte, no allocation per piece, the piece still in the CPU's cache when
-                // its CRC is taken and it is sent.
-                let stream = self
-                    .inner
-                    .pieces
-                    .stream_file(file, *offset, *len)
-                    .map(move |c| {
-                        if let Ok(c) = &c {
-                            observe(c);
-                        }
-                        c
-                    });
+                // Opened and read ahead on one blocking thread into the client's reused
+                // buffers: one copy per byte, no allocation per piece, the piece still in the
+                // CPU's cache when its CRC is taken and it is sent. The first piece (or the
+                // error opening or reading the file) comes before anything is sent: a file that
+                // cannot be read is the caller's problem, not the network's.
+                let mut pieces = self.inner.pieces.stream_file(path.clone(), *offset, *len);
+                let first = match pieces.next().await {
+                    Some(Ok(piece)) => Some(piece),
+                    Some(Err(e)) => return Err(unreadable(req.op, &req.body, path, e)),
+                    None => None,
+                };
+                let stream =
+                    futures_util::stream::iter(first.map(Ok))
+                        .chain(pieces)
+                        .map(move |c| {
+                            if let Ok(c) = &c {
+                                observe(c);
+                            }
+                            c
+                        });
                 (reqwest::Body::wrap_stream(stream), true)
             }
         })
@@ -488,6 +490,16 @@ impl Client {
 const FILE_PIECE: usize = 256 * 1024;
 /// Pooled pieces kept per request in flight (read ahead, queued, being written).
 const PIECES_PER_REQUEST: usize = 4;
+
+/// Why a file body's first piece could not be read: the file cannot be opened (`Io`), got
+/// shorter ([`file_got_shorter`]), or another read error (`Io`).
+fn unreadable(op: &'static str, body: &Body, path: &std::path::Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        return Error::io(op, &format!("cannot open {}", path.display()), e);
+    }
+    file_got_shorter(op, body)
+        .unwrap_or_else(|| Error::io(op, &format!("cannot read {}", path.display()), e))
+}
 
 /// `FileChanged` when a file body's file no longer holds the bytes the request announced.
 fn file_got_shorter(op: &'static str, body: &Body) -> Option<Error> {
@@ -542,5 +554,33 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert!(file_got_shorter("PutObject", &body(0, 1)).is_some(), "gone");
         assert!(file_got_shorter("PutObject", &Body::Bytes(Bytes::new())).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_file_body_that_cannot_be_read_fails_before_sending_with_what_happened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![7u8; 1000]).unwrap();
+        let pool = BufferPool::new(FILE_PIECE, 1);
+        let first = |path: std::path::PathBuf, offset, len| {
+            let mut s = pool.stream_file(path, offset, len);
+            async move { s.next().await.expect("an item") }
+        };
+        let body = |offset, len| Body::File {
+            path: path.clone(),
+            offset,
+            len,
+        };
+        // Gone: the open fails.
+        let e = first(dir.path().join("gone"), 0, 10).await.unwrap_err();
+        let err = unreadable("PutObject", &body(0, 10), &dir.path().join("gone"), e);
+        assert_eq!(err.kind(), ErrorKind::Io);
+        assert!(err.to_string().contains("cannot open"), "{err}");
+        // Shorter than the part: the file changed.
+        let e = first(path.clone(), 900, 500).await.unwrap_err();
+        let err = unreadable("UploadPart", &body(900, 500), &path, e);
+        assert_eq!(err.kind(), ErrorKind::FileChanged);
+        // Readable: the first piece is the part's first bytes.
+        assert_eq!(first(path.clone(), 10, 20).await.unwrap().len(), 20);
     }
 }

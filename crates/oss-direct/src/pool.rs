@@ -94,18 +94,27 @@ impl BufferPool {
         }))
     }
 
-    /// `len` bytes of `file` from `offset` as a stream of pieces of at most the buffer size,
-    /// read ahead by one blocking thread into this pool's buffers (a request body). A file
-    /// shorter than `offset + len` ends the stream with an `UnexpectedEof` error.
+    /// `len` bytes of the file at `path` from `offset` as a stream of pieces of at most the
+    /// buffer size, opened and read ahead by one blocking thread into this pool's buffers (a
+    /// request body): one hand-over to the blocking pool per body, not one to open and one to
+    /// read. A file that cannot be opened ends the stream with that error as its first item; one
+    /// shorter than `offset + len` ends it with an `UnexpectedEof` error.
     pub(crate) fn stream_file(
         self: &Arc<Self>,
-        file: std::fs::File,
+        path: std::path::PathBuf,
         offset: u64,
         len: u64,
-    ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-        let (tx, rx) = tokio::sync::mpsc::channel(2);
+    ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + Unpin + 'static {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
         let pool = self.clone();
         tokio::task::spawn_blocking(move || {
+            let file = match std::fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
             let end = offset + len;
             let mut pos = offset;
             while pos < end {
@@ -119,9 +128,7 @@ impl BufferPool {
                 pos += n as u64;
             }
         });
-        futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|piece| (piece, rx))
-        })
+        futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
     }
 
     #[cfg(test)]
@@ -184,7 +191,7 @@ mod tests {
         let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &data).unwrap();
         let pool = BufferPool::new(4096, 2);
-        let file = || std::fs::File::open(&path).unwrap();
+        let file = || path.clone();
 
         let pieces: Vec<Bytes> = pool
             .stream_file(file(), 0, 9_000)
@@ -207,6 +214,14 @@ mod tests {
         assert_eq!(got.len(), 3);
         let err = got.last().unwrap().as_ref().unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+
+        let missing: Vec<_> = pool
+            .stream_file(dir.path().join("missing"), 0, 10)
+            .collect()
+            .await;
+        assert_eq!(missing.len(), 1, "the open error, then the end");
+        let err = missing[0].as_ref().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     }
 
     #[tokio::test]
