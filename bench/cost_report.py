@@ -83,9 +83,10 @@ def main():
     p("### What an upload costs (issue 15)")
     p()
     p(f"Made by `bash bench/cost.sh` (also part of `make bench`). Run {date} on the same machine, load "
-      f"average {load} at the start (other engineers were building on these 2 cores: the ratios within "
-      f"this table are the steady figures, not the absolute MB/s). One random {mib} MiB file on /dev/shm "
-      f"to a release oss-local (data on /dev/shm), concurrency {conc}, {rounds} interleaved rounds, "
+      f"average {load} at the start (2 shared virtual cores: the ratios within this table are the steadier "
+      f"figures, not the absolute MB/s). One random {mib} MiB file on /dev/shm "
+      f"to a release oss-local (data on /dev/shm), one uncounted warm-up upload, then concurrency "
+      f"{conc}, {rounds} interleaved rounds, "
       "medians (peak RSS: the highest). CPU = user + system of the client process (`/usr/bin/time -v`); "
       "oss-local's from `/proc/<pid>/stat`.")
     p()
