@@ -201,19 +201,23 @@ pub(crate) async fn handle(
     request_id: &str,
 ) -> Resp {
     let head = parts.method == Method::HEAD;
+    let expects_continue = parts
+        .headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let target = match parse_target(parts) {
         Ok(t) => t,
-        Err(e) => return error_response(&e, request_id, "", head),
+        Err(e) => {
+            // The body too, or the connection closes under a client that reuses it.
+            drain(&mut body, expects_continue).await;
+            return error_response(&e, request_id, "", head);
+        }
     };
     let op = Op::of(&parts.method, &parts.headers, &target);
     let planned = state.faults.plan(op.name());
     if let Some(delay) = planned.delay {
         tokio::time::sleep(delay).await;
     }
-    let expects_continue = parts
-        .headers
-        .get(http::header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     if let Some((status, code)) = planned.fail {
         let e = OssError::new(status, &code, "Injected by oss-local fault injection.");
         drain(&mut body, expects_continue).await;
