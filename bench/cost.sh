@@ -8,7 +8,7 @@
 # default) with 8 MiB parts and with the app's default 1 MiB parts, and as one PutObject (`--simple`,
 # what the app's Auto mode does below 4 MiB, i.e. for most photos). The rows are interleaved and
 # repeated COST_ROUNDS times (default 5); each figure is the median. Per row: the client's CPU
-# seconds per GiB (user + system, /usr/bin/time -v), its peak RSS, oss-local's CPU seconds per GiB
+# seconds per GiB (user + system, getrusage by bench/rusage.py), its peak RSS, oss-local's CPU seconds per GiB
 # received (/proc/<pid>/stat), MB/s. Then a COST_FLAT_GIB (default 4) GiB upload with 8 MiB parts,
 # the CLI's RSS sampled every 0.2 s, to show whether it stays flat; and CRC-64 GB/s from bench/crc64.
 # Each goal of the issue is checked against these numbers (ratios within this one run).
@@ -81,26 +81,25 @@ head -c $((MIB * 1024 * 1024)) /dev/urandom >"$FILE"
 
 # One upload: $1 = row label, $2 = part size in bytes (0 = curl PUT), $3 = file, $4 = key.
 one() {
-  local label="$1" part="$2" file="$3" key="$4" tv="$WORK/time.txt" out="$WORK/out" c0 c1 t0 t1 rc=0 url
+  local label="$1" part="$2" file="$3" key="$4" tv="$WORK/cost.json" out="$WORK/out" c0 c1 t0 t1 rc=0 url
   [ "$part" = 0 ] && url="$("$PY" bench/bench.py presign-put "$key" --server "$SERVER")"
   c0="$(oss_cpu)"; t0="$(date +%s.%N)"
   if [ "$part" = 0 ]; then
-    /usr/bin/time -v -o "$tv" curl -sS -f -o /dev/null -T "$file" "$url" >"$out" 2>&1 || rc=$?
+    python3 bench/rusage.py "$tv" curl -sS -f -o /dev/null -T "$file" "$url" >"$out" 2>&1 || rc=$?
   elif [ "$part" = simple ]; then
-    /usr/bin/time -v -o "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" --simple \
+    python3 bench/rusage.py "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" --simple \
       --state-dir "$WORK/cp" --json >"$out" 2>&1 || rc=$?
   else
-    /usr/bin/time -v -o "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" --resumable \
+    python3 bench/rusage.py "$tv" "$CLI" upload "$file" --server "$SERVER" --key "$key" --resumable \
       --part-size "$part" --concurrency "$CONC" --checkpoint-dir "$WORK/cp" --state-dir "$WORK/cp" --json >"$out" 2>&1 || rc=$?
   fi
   t1="$(date +%s.%N)"; c1="$(oss_cpu)"
   [ "$rc" = 0 ] || { echo "  $label: FAILED: $(tail -c 300 "$out")" >&2; return 1; }
   python3 - "$RES" "$label" "$(stat -c %s "$file")" "$tv" "$c0" "$c1" "$t0" "$t1" <<'EOF'
-import json, re, sys
+import json, sys
 res, label, size, tv, c0, c1, t0, t1 = sys.argv[1:]
-text = open(tv).read()
-cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text))
-rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+usage = json.load(open(tv))
+cpu, rss = usage["cpu_s"], usage["rss_kib"]
 r = {"label": label, "bytes": int(size), "client_cpu_s": cpu, "rss_kib": rss,
      "server_cpu_s": float(c1) - float(c0), "seconds": float(t1) - float(t0)}
 open(res, "a").write(json.dumps(r) + "\n")

@@ -87,7 +87,7 @@ def main():
       f"figures, not the absolute MB/s). One random {mib} MiB file on /dev/shm "
       f"to a release oss-local (data on /dev/shm), one uncounted warm-up upload, then concurrency "
       f"{conc}, {rounds} interleaved rounds, "
-      "medians (peak RSS: the highest). CPU = user + system of the client process (`/usr/bin/time -v`); "
+      "medians (peak RSS: the highest). CPU = user + system of the client process (getrusage, `bench/rusage.py`); "
       "oss-local's from `/proc/<pid>/stat`.")
     p()
     p("| client | client CPU-s / GiB | × curl | peak RSS | oss-local CPU-s / GiB | MB/s |")
