@@ -200,18 +200,33 @@ pub(crate) async fn handle(
     peer: SocketAddr,
     request_id: &str,
 ) -> Resp {
-    let head = parts.method == Method::HEAD;
-    let expects_continue = parts
-        .headers
-        .get(http::header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let (answer, host) = answer(state, parts, &mut body, peer, request_id).await;
+    match answer {
+        Ok(resp) => resp,
+        Err(e) => {
+            // Every refusal first reads what the client is still sending, so it sees the error
+            // rather than a reset, and a connection it reuses is still open.
+            let expects_continue = parts
+                .headers
+                .get(http::header::EXPECT)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+            drain(&mut body, expects_continue).await;
+            error_response(&e, request_id, &host, parts.method == Method::HEAD)
+        }
+    }
+}
+
+/// The answer to one request, or why it is refused, and the Host it named (for `HostId`).
+async fn answer(
+    state: &State,
+    parts: &http::request::Parts,
+    body: &mut RequestBody,
+    peer: SocketAddr,
+    request_id: &str,
+) -> (Result<Resp, OssError>, String) {
     let target = match parse_target(parts) {
         Ok(t) => t,
-        Err(e) => {
-            // The body too, or the connection closes under a client that reuses it.
-            drain(&mut body, expects_continue).await;
-            return error_response(&e, request_id, "", head);
-        }
+        Err(e) => return (Err(e), String::new()),
     };
     let op = Op::of(&parts.method, &parts.headers, &target);
     let planned = state.faults.plan(op.name());
@@ -220,8 +235,7 @@ pub(crate) async fn handle(
     }
     if let Some((status, code)) = planned.fail {
         let e = OssError::new(status, &code, "Injected by oss-local fault injection.");
-        drain(&mut body, expects_continue).await;
-        return error_response(&e, request_id, &target.host, head);
+        return (Err(e), target.host);
     }
     // A GetObject has no request body to cut: its response body is cut instead.
     let cut_response = planned.cut_after.filter(|_| op == Op::GetObject);
@@ -231,20 +245,19 @@ pub(crate) async fn handle(
         }
         body.cut_after(after);
     }
-    match run(state, parts, &target, op, &mut body, peer, request_id).await {
-        Ok(r) => match cut_response {
+    let result = match run(state, parts, &target, op, body, peer, request_id).await {
+        Ok(r) => Ok(match cut_response {
             Some(after) => crate::body::cut_response(r, after, body.cut_handle()),
             None => r,
-        },
+        }),
         Err(e) => {
             if e.status.is_server_error() || e.status.as_u16() == 403 {
                 tracing::info!(op = op.name(), code = %e.code, "refused");
             }
-            // Read what the client is still sending, so it sees the error instead of a reset.
-            drain(&mut body, expects_continue).await;
-            error_response(&e, request_id, &target.host, head)
+            Err(e)
         }
-    }
+    };
+    (result, target.host)
 }
 
 /// Looks the bucket up, authenticates and authorises (PostObject's form does that in its
