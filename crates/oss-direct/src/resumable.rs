@@ -404,13 +404,8 @@ impl<'a> Job<'a> {
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
-        Ok(sent
-            .into_iter()
-            .fold((Vec::new(), Vec::new()), |mut acc, (parts, run)| {
-                acc.0.extend(parts);
-                acc.1.push(run);
-                acc
-            }))
+        let (parts, runs): (Vec<Vec<UploadedPart>>, Vec<Run>) = sent.into_iter().unzip();
+        Ok((parts.concat(), runs))
     }
 
     /// Sends consecutive parts one after another, the CRC of the run going on from part to part
