@@ -43,24 +43,20 @@ cleanup() {
 }
 trap cleanup EXIT
 export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
-json_get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 SERVER="${BENCH_SERVER:-}" OSS="${BENCH_OSS:-}" OSS_PID="${BENCH_OSS_PID:-}"
 if [ -z "$SERVER" ] || [ -z "$OSS" ] || [ -z "$OSS_PID" ]; then
-  "$BIN/oss-local" --demo --listen 127.0.0.1:0 --sts-listen 127.0.0.1:0 --data-dir "$WORK/data" \
-    --ready-file "$WORK/ready.json" >"$WORK/oss-local.out" 2>"$WORK/oss-local.log" &
-  OSS_PID=$!
+  start_oss_local "$BIN/oss-local" --demo || exit 1
+  OSS_PID=$OSS_LOCAL_PID
   PIDS+=("$OSS_PID")
-  for _ in $(seq 1 300); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
-  [ -s "$WORK/ready.json" ] || { echo "oss-local did not start" >&2; cat "$WORK/oss-local.log" >&2; exit 1; }
-  OSS="$(json_get "$WORK/ready.json" oss_endpoint)"
+  OSS="$(ready_value oss_endpoint)"
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   cat >"$WORK/token.json" <<EOF
 { "AccessKeyID": "LTAI5tLocalDemoKey", "AccessKeySecret": "LocalDemoSecret",
   "RoleArn": "acs:ram::1000000000000000:role/oss-direct-demo", "TokenExpireTime": "3600",
   "PolicyFile": "$ROOT/policy/bucket_read_write_policy.txt",
-  "StsEndpoint": "$(json_get "$WORK/ready.json" sts_endpoint)", "Bucket": "demo-bucket",
-  "ObjectPrefix": "bench/", "Region": "$(json_get "$WORK/ready.json" region)",
+  "StsEndpoint": "$(ready_value sts_endpoint)", "Bucket": "demo-bucket",
+  "ObjectPrefix": "bench/", "Region": "$(ready_value region)",
   "OssEndpoint": "$OSS", "RateLimit": false }
 EOF
   RUST_LOG=warn "$BIN/app-token-server" "$port" --listen 127.0.0.1 --config "$WORK/token.json" \
