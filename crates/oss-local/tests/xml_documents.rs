@@ -9,8 +9,7 @@
 mod common;
 use common::*;
 use oss_direct_wire::sign;
-use oss_local::{DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_BUCKET as B, DEMO_ROLE_ARN};
-use std::collections::BTreeMap;
+use oss_local::{DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_BUCKET as B};
 
 /// A user whose policy allows every OSS action (to make a second bucket and list buckets).
 fn admin() -> Creds {
@@ -340,45 +339,8 @@ async fn post_object(run: &oss_local::Running, t: &mut Transcript) {
 
 /// AssumeRole with `Format=XML`, signed with `secret`.
 async fn sts_xml(run: &oss_local::Running, secret: &str) -> Resp {
-    let mut p: BTreeMap<String, String> = BTreeMap::new();
-    let ts = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-        ))
-        .unwrap();
-    for (k, v) in [
-        ("Action", "AssumeRole"),
-        ("Format", "XML"),
-        ("Version", "2015-04-01"),
-        ("AccessKeyId", DEMO_ACCESS_KEY_ID),
-        ("SignatureMethod", "HMAC-SHA1"),
-        ("SignatureVersion", "1.0"),
-        ("Timestamp", ts.as_str()),
-        ("RoleArn", DEMO_ROLE_ARN),
-        ("RoleSessionName", "xml-session"),
-        ("DurationSeconds", "900"),
-    ] {
-        p.insert(k.into(), v.into());
-    }
-    let nonce = format!("{:x}", rand::random::<u128>());
-    p.insert("SignatureNonce".into(), nonce);
-    let sts = sign::rpc_string_to_sign("POST", &p);
-    p.insert("Signature".into(), sign::rpc_signature(secret, &sts));
-    let form: Vec<(String, String)> = p.into_iter().collect();
-    let r = client()
-        .post(run.sts_endpoint() + "/")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let body = r.bytes().await.unwrap().to_vec();
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    let extra = [("Format", "XML"), ("RoleSessionName", "xml-session")];
+    assume_role_raw(run, DEMO_ACCESS_KEY_ID, secret, &extra).await
 }
 
 #[tokio::test]

@@ -244,6 +244,18 @@ pub async fn assume_role_with(
     secret: &str,
     extra: &[(&str, &str)],
 ) -> (u16, serde_json::Value) {
+    let r = assume_role_raw(run, ak, secret, extra).await;
+    (r.status, serde_json::from_slice(&r.body).unwrap())
+}
+
+/// STS AssumeRole signed with `ak`/`secret`, the parameters changed by `extra` (an empty value
+/// removes one), the answer as it came.
+pub async fn assume_role_raw(
+    run: &Running,
+    ak: &str,
+    secret: &str,
+    extra: &[(&str, &str)],
+) -> Resp {
     let mut p: BTreeMap<String, String> = BTreeMap::new();
     let ts = time::OffsetDateTime::now_utc()
         .format(time::macros::format_description!(
@@ -285,7 +297,13 @@ pub async fn assume_role_with(
         .await
         .unwrap();
     let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
+    let headers = r.headers().clone();
+    let body = r.bytes().await.unwrap().to_vec();
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 pub async fn assume_role(run: &Running, extra: &[(&str, &str)]) -> Creds {
