@@ -7,7 +7,8 @@
 # and the release CLI (`oss-direct upload --resumable`, concurrency COST_CONCURRENCY = 5, the app's
 # default) with 8 MiB parts and with the app's default 1 MiB parts, and as one PutObject (`--simple`,
 # what the app's Auto mode does below 4 MiB, i.e. for most photos). The rows are interleaved and
-# repeated COST_ROUNDS times (default 5); each figure is the median. Per row: the client's CPU
+# repeated COST_ROUNDS times (default 7); each figure is the median (the × curl ratio: the median of
+# each round's ratio to that round's curl PUT). Per row: the client's CPU
 # seconds per GiB (user + system, getrusage by bench/rusage.py), its peak RSS, oss-local's CPU seconds per GiB
 # received (/proc/<pid>/stat), MB/s. Then a COST_FLAT_GIB (default 4) GiB upload with 8 MiB parts,
 # the CLI's RSS sampled every 0.2 s, to show whether it stays flat; and CRC-64 GB/s from bench/crc64.
@@ -21,7 +22,7 @@ source "$(dirname "$0")/../scripts/env.sh"
 cd "$ROOT"
 OUT_MD="${1:-}"
 MIB="${COST_MIB:-512}"
-ROUNDS="${COST_ROUNDS:-5}"
+ROUNDS="${COST_ROUNDS:-7}"
 CONC="${COST_CONCURRENCY:-5}"
 FLAT_GIB="${COST_FLAT_GIB:-4}"
 PY="$VENV/bin/python"

@@ -40,7 +40,11 @@ enum Command {
     Get(commands::get::GetArgs),
 }
 
-#[tokio::main]
+// One thread drives every request (files and parts read ahead on blocking threads): with
+// tokio's multi-thread scheduler the same upload cost ~10% more CPU, in some 2.7x as many context
+// switches (workers waking, parking and stealing), for no throughput: the client needs ~0.6
+// CPU-seconds per GiB, so one core carries well over 1 GB/s (bench/cost.sh; bench/RESULTS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let result = match Cli::parse().command {
         Command::Upload(a) => a.run().await,
