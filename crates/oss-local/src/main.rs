@@ -45,8 +45,24 @@ fn fail(msg: String) -> ! {
     std::process::exit(2);
 }
 
+/// Keeps memory that request bodies freed for the next ones. Each body arrives in buffers of a
+/// few hundred KiB; glibc's malloc by default hands allocations that size out as fresh `mmap`s
+/// and returns them (or trims its heaps) when freed, so every buffer is faulted in and zeroed by
+/// the kernel again: 24,000-35,000 page faults per 512 MiB received. Allocations up to 4 MiB
+/// come from the heap instead, and a heap keeps up to 64 MiB of free memory rather than returning
+/// it at once: 4,000 faults, 3-7% less CPU per GiB received (`perf stat` A/B, 4 rounds each).
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets two of malloc's parameters; called before any request is served.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}
+
 #[tokio::main]
 async fn main() {
+    keep_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("OSS_LOCAL_LOG")
