@@ -11,6 +11,7 @@
 mod queue;
 mod reads;
 pub mod records;
+mod runtime;
 mod upload;
 
 pub(crate) use queue::start_in_background;

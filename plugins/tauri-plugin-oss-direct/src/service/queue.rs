@@ -229,7 +229,8 @@ impl OssDirect {
         }
         let runner = {
             let q = queue.clone();
-            tauri::async_runtime::spawn(async move {
+            // On the engine's own thread: every upload the scheduler starts runs there.
+            super::runtime::spawn(async move {
                 if let Err(e) = q.run(false).await {
                     tracing::error!(error = %e, "the upload queue stopped");
                 }
