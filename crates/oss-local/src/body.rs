@@ -41,6 +41,12 @@ impl RequestBody {
         self.max = Some(max);
     }
 
+    /// The length the request announced (its Content-Length), if it did.
+    pub fn announced_len(&self) -> Option<u64> {
+        use hyper::body::Body as _;
+        self.inner.as_ref().and_then(|b| b.size_hint().exact())
+    }
+
     /// What drops this request's connection.
     pub fn cut_handle(&self) -> Arc<Notify> {
         self.cut.clone()

@@ -59,6 +59,10 @@ pub(crate) trait ChunkSource {
     fn next_chunk(
         &mut self,
     ) -> impl std::future::Future<Output = Result<Option<Bytes>, OssError>> + Send;
+    /// The body's whole length when it is announced (a Content-Length), else `None`.
+    fn exact_len(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl ChunkSource for RequestBody {
@@ -66,6 +70,9 @@ impl ChunkSource for RequestBody {
         &mut self,
     ) -> impl std::future::Future<Output = Result<Option<Bytes>, OssError>> + Send {
         self.chunk()
+    }
+    fn exact_len(&self) -> Option<u64> {
+        self.announced_len()
     }
 }
 
@@ -82,11 +89,20 @@ const BATCH: usize = 512 * 1024;
 /// Chunks of a body, shared by the MD5 thread and the CRC-and-write thread.
 type Batch = std::sync::Arc<Vec<Bytes>>;
 
-/// Reads `body` to its end, sending its chunks in batches to both threads; returns the read
-/// error, if any. Stops early when a thread is gone (the writer's I/O error is reported by it).
+/// Bodies announced at most this long are hashed and written by one blocking thread (MD5,
+/// CRC-64 and the write of each batch in turn); longer ones (and unannounced ones) get a
+/// thread for MD5 and one for CRC-64 and the writes. A photo or a 1 MiB part is short: a second
+/// thread and its hand-offs cost more than they save (a quarter fewer context switches at
+/// 1 MiB parts this way), and several parts arrive at once anyway. A long body is where MD5
+/// alone (under 1 GB/s) would hold the upload back.
+const ONE_THREAD_MAX: u64 = 4 << 20;
+
+/// Reads `body` to its end, sending its chunks in batches to the threads (the MD5 one, when
+/// there is one); returns the read error, if any. Stops early when a thread is gone (the
+/// writer's I/O error is reported by it).
 async fn feed_batches(
     body: &mut impl ChunkSource,
-    md5_tx: &tokio::sync::mpsc::Sender<Batch>,
+    md5_tx: Option<&tokio::sync::mpsc::Sender<Batch>>,
     write_tx: &tokio::sync::mpsc::Sender<Batch>,
 ) -> Option<OssError> {
     let mut pending = Vec::new();
@@ -104,7 +120,11 @@ async fn feed_batches(
         if pending_len >= BATCH || (end && !pending.is_empty()) {
             let batch: Batch = std::sync::Arc::new(std::mem::take(&mut pending));
             pending_len = 0;
-            if md5_tx.send(batch.clone()).await.is_err() || write_tx.send(batch).await.is_err() {
+            let md5_gone = match md5_tx {
+                Some(tx) => tx.send(batch.clone()).await.is_err(),
+                None => false,
+            };
+            if md5_gone || write_tx.send(batch).await.is_err() {
                 return error;
             }
         }
@@ -112,6 +132,30 @@ async fn feed_batches(
             return error;
         }
     }
+}
+
+/// The writing thread of [`Storage::write_temp`]: CRC-64 (and MD5 when `with_md5`) and the
+/// write of each chunk, then a sync; the size, the CRC and the MD5 it took.
+fn write_batches(
+    mut file: std::fs::File,
+    mut rx: tokio::sync::mpsc::Receiver<Batch>,
+    with_md5: bool,
+) -> std::io::Result<(u64, u64, Option<[u8; 16]>)> {
+    let mut crc = Crc64Hasher::new();
+    let mut md5 = with_md5.then(BodyMd5::new);
+    let mut size = 0u64;
+    while let Some(batch) = rx.blocking_recv() {
+        for c in batch.iter() {
+            if let Some(h) = &mut md5 {
+                h.update(c);
+            }
+            crc.update(c);
+            file.write_all(c)?;
+            size += c.len() as u64;
+        }
+    }
+    file.sync_data()?;
+    Ok((size, crc.finish(), md5.map(BodyMd5::finish)))
 }
 
 /// The on-disk store.
@@ -215,48 +259,49 @@ impl Storage {
 
     /// Streams a body into a synced temporary file, computing MD5 and CRC-64.
     ///
-    /// MD5 runs on one blocking thread, CRC-64 and the file writes on another, while this task
-    /// reads the network: on these 2-core machines one hash alone is slower than loopback. The
-    /// body's chunks are handed over in batches of about [`BATCH`] bytes (shared, not copied),
-    /// so the threads wake once per batch rather than once per chunk, and are written straight
-    /// from the chunks (no copy into a write buffer).
+    /// This task reads the network while blocking threads hash and write: one thread for a body
+    /// announced at most [`ONE_THREAD_MAX`] long; for a longer one MD5 runs on a thread of its
+    /// own (on these 2-core machines one hash alone is slower than loopback). The body's chunks
+    /// are handed over in batches of about [`BATCH`] bytes (shared, not copied), so the threads
+    /// wake once per batch rather than once per chunk, and are written straight from the chunks
+    /// (no copy into a write buffer).
     pub async fn write_temp(&self, body: &mut impl ChunkSource) -> Result<Written, OssError> {
         let temp = NamedTempFile::new_in(self.tmp_dir())?;
-        let mut file = temp.reopen()?;
-        let (md5_tx, mut md5_rx) = tokio::sync::mpsc::channel::<Batch>(4);
-        let (write_tx, mut write_rx) = tokio::sync::mpsc::channel::<Batch>(4);
-        let md5_job = tokio::task::spawn_blocking(move || {
-            let mut h = BodyMd5::new();
-            while let Some(batch) = md5_rx.blocking_recv() {
-                batch.iter().for_each(|c| h.update(c));
-            }
-            h.finish()
-        });
-        let write_job = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64)> {
-            let mut crc = Crc64Hasher::new();
-            let mut size = 0u64;
-            while let Some(batch) = write_rx.blocking_recv() {
-                for c in batch.iter() {
-                    crc.update(c);
-                    file.write_all(c)?;
-                    size += c.len() as u64;
+        let file = temp.reopen()?;
+        let one_thread = body.exact_len().is_some_and(|n| n <= ONE_THREAD_MAX);
+        let (md5_tx, md5_job) = if one_thread {
+            (None, None)
+        } else {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(4);
+            let job = tokio::task::spawn_blocking(move || {
+                let mut h = BodyMd5::new();
+                while let Some(batch) = rx.blocking_recv() {
+                    batch.iter().for_each(|c| h.update(c));
                 }
-            }
-            file.sync_data()?;
-            Ok((size, crc.finish()))
-        });
-        let read_error = feed_batches(body, &md5_tx, &write_tx).await;
+                h.finish()
+            });
+            (Some(tx), Some(job))
+        };
+        let (write_tx, write_rx) = tokio::sync::mpsc::channel::<Batch>(4);
+        let write_job =
+            tokio::task::spawn_blocking(move || write_batches(file, write_rx, one_thread));
+        let read_error = feed_batches(body, md5_tx.as_ref(), &write_tx).await;
         drop(md5_tx);
         drop(write_tx);
-        let md5 = md5_job.await.map_err(OssError::internal)?;
-        let (size, crc64) = write_job.await.map_err(OssError::internal)??;
+        let md5 = match md5_job {
+            Some(job) => Some(job.await.map_err(OssError::internal)?),
+            None => None,
+        };
+        let (size, crc64, own_md5) = write_job.await.map_err(OssError::internal)??;
         if let Some(e) = read_error {
             return Err(e);
         }
         Ok(Written {
             temp,
             size,
-            md5,
+            md5: md5
+                .or(own_md5)
+                .ok_or_else(|| OssError::internal("no MD5"))?,
             crc64,
         })
     }
@@ -528,6 +573,44 @@ pub(crate) const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 mod tests {
     use super::*;
     use std::io::Read;
+
+    /// A body of the given chunks, announcing its length or not.
+    struct Chunks(std::collections::VecDeque<Bytes>, Option<u64>);
+
+    impl ChunkSource for Chunks {
+        async fn next_chunk(&mut self) -> Result<Option<Bytes>, OssError> {
+            Ok(self.0.pop_front())
+        }
+        fn exact_len(&self) -> Option<u64> {
+            self.1
+        }
+    }
+
+    #[tokio::test]
+    async fn one_thread_and_two_threads_write_and_hash_the_same() {
+        use md5::Digest;
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        // Over a batch and a half, in uneven chunks.
+        let data: Vec<u8> = (0..(BATCH * 3 / 2 + 12_345))
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        let chunks = || data.chunks(70_001).map(Bytes::copy_from_slice).collect();
+        for announced in [Some(data.len() as u64), None, Some(ONE_THREAD_MAX + 1)] {
+            let w = s
+                .write_temp(&mut Chunks(chunks(), announced))
+                .await
+                .unwrap();
+            assert_eq!(w.size, data.len() as u64, "{announced:?}");
+            assert_eq!(
+                w.md5,
+                <[u8; 16]>::from(md5::Md5::digest(&data)),
+                "{announced:?}"
+            );
+            assert_eq!(w.crc64, oss_direct::crc64::checksum(&data), "{announced:?}");
+            assert_eq!(std::fs::read(w.temp.path()).unwrap(), data, "{announced:?}");
+        }
+    }
 
     fn data_files(s: &Storage) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(s.objects_dir("b"))
