@@ -543,20 +543,21 @@ fn runs(missing: &[u32], concurrency: usize) -> Vec<Vec<u32>> {
 /// stands for its parts, every other part (resumed from OSS) for itself.
 fn whole_crc(parts: &[UploadedPart], runs: &[Run]) -> u64 {
     let by_first: HashMap<u32, &Run> = runs.iter().map(|r| (r.first, r)).collect();
-    let (mut crc, mut i) = (0u64, 0usize);
+    let mut pieces = Vec::new();
+    let mut i = 0usize;
     while let Some(p) = parts.get(i) {
         match by_first.get(&p.part_number) {
             Some(run) => {
-                crc = crate::crc64::combine(crc, run.crc64, run.len);
+                pieces.push((run.crc64, run.len));
                 i += run.parts as usize;
             }
             None => {
-                crc = crate::crc64::combine(crc, p.crc64, p.size);
+                pieces.push((p.crc64, p.size));
                 i += 1;
             }
         }
     }
-    crc
+    crate::crc64::combine_all(pieces)
 }
 
 #[cfg(test)]

@@ -388,11 +388,10 @@ async fn assemble(
     upload: Upload,
 ) -> Result<ObjectMeta, OssError> {
     let files: Vec<PathBuf> = chosen.iter().map(|p| dir.join(&p.data_file)).collect();
-    let mut crc = 0u64;
+    let crc = oss_direct::crc64::combine_all(chosen.iter().map(|p| (p.crc64, p.size)));
     let mut md5s = Md5::new();
     let mut size = 0u64;
     for p in chosen {
-        crc = oss_direct::crc64::combine(crc, p.crc64, p.size);
         size += p.size;
         md5s.update(hex::decode(&p.etag).map_err(OssError::internal)?);
     }
