@@ -12,10 +12,13 @@
 //!   same number of bytes in all): the kernel's own speed with the data in the CPU's cache, as
 //!   in an upload, which takes the CRC of each piece right after reading it from the file,
 //! - `md5`: MD5 (`md-5` with its `asm` feature) and `md5_openssl`: OpenSSL's MD5, which
-//!   oss-local uses for every body it receives (the ETag; `md-5` is its fallback), for scale.
+//!   oss-local uses for every body it receives (the ETag; `md-5` is its fallback), for scale,
+//! - `combine_512_ms` / `combine_all_512_ms` (milliseconds, median): the whole-object CRC of a
+//!   512-part upload of 1 MiB parts from the parts' CRCs, by one `crc64::combine` per part and
+//!   by `crc64::combine_all` (what oss-local's CompleteMultipartUpload and the client use).
 
 use crc::{Crc, Table, CRC_64_XZ};
-use oss_direct::crc64::{checksum, Crc64Hasher};
+use oss_direct::crc64::{checksum, combine, combine_all, Crc64Hasher};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -94,6 +97,8 @@ fn main() {
         black_box(openssl::hash::hash(digest, black_box(&src)).expect("OpenSSL MD5"));
     });
 
+    let (per_part, all) = combine_ms(rounds);
+
     println!(
         "{{\"buffer_mib\":{mib},\"rounds\":{rounds},\
          \"memcpy_best\":{:.3},\"memcpy_median\":{:.3},\
@@ -102,7 +107,8 @@ fn main() {
          \"crc64_hot_best\":{:.3},\"crc64_hot_median\":{:.3},\
          \"crc_table16_best\":{:.3},\"crc_table16_median\":{:.3},\
          \"md5_best\":{:.3},\"md5_median\":{:.3},\
-         \"md5_openssl_best\":{:.3},\"md5_openssl_median\":{:.3}}}",
+         \"md5_openssl_best\":{:.3},\"md5_openssl_median\":{:.3},\
+         \"combine_512_ms\":{per_part:.2},\"combine_all_512_ms\":{all:.2}}}",
         memcpy.0,
         memcpy.1,
         crc.0,
@@ -118,4 +124,32 @@ fn main() {
         md5_openssl.0,
         md5_openssl.1
     );
+}
+
+/// Median milliseconds to combine 512 parts' CRCs (1 MiB each, then a shorter last one): one
+/// `combine` per part, and `combine_all`; both must agree.
+fn combine_ms(rounds: usize) -> (f64, f64) {
+    let parts: Vec<(u64, u64)> = (0..512u64)
+        .map(|i| {
+            (
+                i.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                if i == 511 { 12_345 } else { 1 << 20 },
+            )
+        })
+        .collect();
+    let time = |f: &dyn Fn() -> u64| {
+        let mut ms: Vec<f64> = (0..rounds)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(f());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        ms.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+        ms[rounds / 2]
+    };
+    let one_by_one = || parts.iter().fold(0, |crc, &(c, n)| combine(crc, c, n));
+    let all = || combine_all(black_box(parts.clone()));
+    assert_eq!(one_by_one(), all(), "both ways give the same CRC");
+    (time(&one_by_one), time(&all))
 }
