@@ -129,9 +129,6 @@ pub(crate) struct Request {
     pub headers: HeaderMap,
     pub body: Body,
     pub tracker: Option<Arc<Tracker>>,
-    /// Also take the CRC of the body going on from this one (the CRC of the parts sent before
-    /// it in a run): [`Response::run_crc`].
-    pub run_crc: Option<u64>,
 }
 
 impl Request {
@@ -144,7 +141,6 @@ impl Request {
             headers: HeaderMap::new(),
             body: Body::Empty,
             tracker: None,
-            run_crc: None,
         }
     }
     pub(crate) fn query(mut self, k: &str, v: impl Into<String>) -> Self {
@@ -175,8 +171,6 @@ pub(crate) struct Response {
     pub inner: reqwest::Response,
     /// CRC-64 of the body that was sent, when there was one.
     pub sent_crc: Option<u64>,
-    /// The CRC going on from [`Request::run_crc`] over the body, when asked for.
-    pub run_crc: Option<u64>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -300,7 +294,7 @@ impl Client {
                 .await
                 .expect("the semaphore is never closed");
             let attempt = AttemptCounter::new(req.tracker.clone());
-            let crc = Arc::new(Mutex::new(SentCrc::new(req.run_crc)));
+            let crc = Arc::new(Mutex::new(crate::crc64::Crc64Hasher::new()));
             let (body, has_body) = self.make_body(&req, &attempt, &crc).await?;
             let headers = self.signed_headers(&req, &creds, has_body);
             let result = inner
@@ -313,15 +307,13 @@ impl Client {
             let retry_delay = inner.config.retry_base_delay * 2u32.pow(retries);
             let err = match result {
                 Ok(resp) if resp.status().is_success() => {
-                    let (sent_crc, run_crc) = crc.lock().expect("crc lock").finish();
-                    let sent_crc = has_body.then_some(sent_crc);
+                    let sent_crc = has_body.then(|| crc.lock().expect("crc lock").finish());
                     attempt.commit();
                     return Ok(Response {
                         status: resp.status().as_u16(),
                         headers: resp.headers().clone(),
                         inner: resp,
                         sent_crc,
-                        run_crc,
                         _permit: permit,
                     });
                 }
@@ -427,7 +419,7 @@ impl Client {
         &self,
         req: &Request,
         attempt: &AttemptCounter,
-        crc: &Arc<Mutex<SentCrc>>,
+        crc: &Arc<Mutex<crate::crc64::Crc64Hasher>>,
     ) -> Result<(reqwest::Body, bool)> {
         const CHUNK: usize = 64 * 1024;
         let observe = {
@@ -491,37 +483,6 @@ impl Client {
             }
         }
         url
-    }
-}
-
-/// The CRC-64 of a body as it goes out, and optionally the CRC of a run of parts going on
-/// over it (two passes over each piece while it is in the CPU's cache, about 1/60 of the cost of
-/// sending it here, against a `crc-fast` combination per part).
-struct SentCrc {
-    body: crate::crc64::Crc64Hasher,
-    run: Option<crate::crc64::Crc64Hasher>,
-}
-
-impl SentCrc {
-    fn new(run_from: Option<u64>) -> Self {
-        Self {
-            body: crate::crc64::Crc64Hasher::new(),
-            run: run_from.map(crate::crc64::Crc64Hasher::resume),
-        }
-    }
-    fn update(&mut self, chunk: &[u8]) {
-        let Some(run) = &mut self.run else {
-            self.body.update(chunk);
-            return;
-        };
-        // Both CRCs over each slice in turn, while the slice is still in the L1 cache.
-        for slice in chunk.chunks(16 * 1024) {
-            self.body.update(slice);
-            run.update(slice);
-        }
-    }
-    fn finish(&self) -> (u64, Option<u64>) {
-        (self.body.finish(), self.run.as_ref().map(|r| r.finish()))
     }
 }
 

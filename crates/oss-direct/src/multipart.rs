@@ -74,16 +74,12 @@ impl Client {
         part_number: u32,
         data: Bytes,
     ) -> Result<UploadedPart> {
-        let (part, _) = self
-            .upload_part_body(key, upload_id, part_number, Body::Bytes(data), None, None)
-            .await?;
-        Ok(part)
+        self.upload_part_body(key, upload_id, part_number, Body::Bytes(data), None)
+            .await
     }
 
     /// UploadPart of `len` bytes of a file from `offset`, streamed from the file (read again
-    /// for each attempt), its progress counted by `tracker`. With `run_crc` (the CRC of the
-    /// parts sent just before it, one after another), also the CRC going on over this part.
-    #[allow(clippy::too_many_arguments)]
+    /// for each attempt), its progress counted by `tracker`.
     pub(crate) async fn upload_part_from_file(
         &self,
         key: &str,
@@ -91,14 +87,13 @@ impl Client {
         part_number: u32,
         (path, offset, len): (&std::path::Path, u64, u64),
         tracker: Option<Arc<Tracker>>,
-        run_crc: Option<u64>,
-    ) -> Result<(UploadedPart, Option<u64>)> {
+    ) -> Result<UploadedPart> {
         let body = Body::File {
             path: path.to_path_buf(),
             offset,
             len,
         };
-        self.upload_part_body(key, upload_id, part_number, body, tracker, run_crc)
+        self.upload_part_body(key, upload_id, part_number, body, tracker)
             .await
     }
 
@@ -109,8 +104,7 @@ impl Client {
         part_number: u32,
         body: Body,
         tracker: Option<Arc<Tracker>>,
-        run_crc: Option<u64>,
-    ) -> Result<(UploadedPart, Option<u64>)> {
+    ) -> Result<UploadedPart> {
         const OP: &str = "UploadPart";
         if !(1..=MAX_PARTS).contains(&part_number) {
             return Err(Error::new(
@@ -125,18 +119,16 @@ impl Client {
             .query("uploadId", upload_id)
             .body(body);
         req.tracker = tracker;
-        req.run_crc = run_crc;
         let resp = self.send(req).await?;
         // The CRC of what was sent is taken while streaming the body: one pass over the bytes.
         let local = resp.sent_crc.unwrap_or(0);
         let crc64 = crate::object::check_crc(OP, local, resp.crc64())?;
-        let part = UploadedPart {
+        Ok(UploadedPart {
             part_number,
             etag: resp.etag(),
             size,
             crc64,
-        };
-        Ok((part, resp.run_crc))
+        })
     }
 
     /// ListParts, following `NextPartNumberMarker` through every page.
