@@ -75,11 +75,16 @@ def goals(m, flat, crc, conc, paired):
         g = crc.get("crc64_hot_median", crc["crc64_checksum_median"])
         rows.append(("CRC-64 ≥ 20 GB/s (x86-64 here; data in the CPU's cache, as in an upload)",
                      f"{g:.1f} GB/s", ok(g >= 20)))
+    # The issue measured oss-local in its own setup (8 MiB parts, 5 at once): that row is the
+    # goal; the others are shown against the same line, for reference.
     for label in ROWS:
         r = m.get(label)
         if r:
-            rows.append((f"oss-local ≤ 2.5 CPU-s per GiB received ({label})",
-                         f"{r['server']:.2f} s/GiB", ok(r["server"] <= 2.5)))
+            setup = label == "oss-direct, 8 MiB parts"
+            what = "the issue's setup" if setup else "for reference, not the issue's setup"
+            rows.append((f"oss-local ≤ 2.5 CPU-s per GiB received ({label}: {what})",
+                         f"{r['server']:.2f} s/GiB",
+                         ok(r["server"] <= 2.5) if setup else ("under" if r["server"] <= 2.5 else "over")))
     a, b = m.get("oss-direct, 1 MiB parts"), m.get("oss-direct, 8 MiB parts")
     if a and b:
         share = a["mbps"] / b["mbps"]
