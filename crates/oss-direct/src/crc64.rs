@@ -35,23 +35,6 @@ impl Crc64Hasher {
     pub fn new() -> Self {
         Self::default()
     }
-    /// A hasher that goes on from `crc`, the CRC of bytes seen before: fed `b`, it gives the
-    /// CRC of those bytes followed by `b` (`crc-fast`'s streaming state set to where `crc` left
-    /// it; no combination). Consecutive parts sent one after another get one CRC this way.
-    ///
-    /// ```
-    /// use oss_direct::crc64::{checksum, Crc64Hasher};
-    /// let mut h = Crc64Hasher::resume(checksum(b"hello "));
-    /// h.update(b"world");
-    /// assert_eq!(h.finish(), checksum(b"hello world"));
-    /// assert_eq!(Crc64Hasher::resume(checksum(b"")).finish(), checksum(b""));
-    /// ```
-    pub fn resume(crc: u64) -> Self {
-        // CRC-64/XZ's output is the register XOR all ones; `crc-fast` keeps the register.
-        Self {
-            digest: Digest::new_with_init_state(ALGORITHM, crc ^ u64::MAX),
-        }
-    }
     /// Feeds bytes.
     pub fn update(&mut self, data: &[u8]) {
         self.digest.update(data);
